@@ -1,0 +1,31 @@
+# make serve: set up, then run the API with an in-process worker (SQLite + local storage).
+# make test:  set up from scratch (venv, pinned packages, tiny test weights), then run the suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= ./data
+STAMP := $(VENV)/.install-stamp
+
+.PHONY: install serve test lock clean
+
+install: $(STAMP)
+
+# Re-runs only when the pins or the package metadata change, so it is idempotent and cheap.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+serve: install
+	$(BIN)/reelserve serve --data-dir $(DATA_DIR)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Refreshes requirements.lock from what is installed in the venv.
+lock:
+	$(BIN)/pip freeze --exclude-editable | sed 's/+cpu//' > requirements.lock.new && mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache
