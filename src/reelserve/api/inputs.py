@@ -1,0 +1,139 @@
+"""The text-to-video input schema, enforced per model id.
+
+One pydantic model per recipe, built from the catalog so the tiers differ only where the seed
+documents say they do (`shot_type`). Its JSON Schema is what GET /v1/models/{id} serves: it is the
+seeds' schema with their two defects corrected (`number`, not `float`; `multi_prompt.items` is an
+object with `properties`).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, field_validator
+
+from reelserve.catalog import RECIPES, Recipe
+
+MAX_SEED = 2**63 - 1
+
+
+def _whole_seconds(value: Any) -> Any:
+    """Kling and fal clients send durations as strings ("5"); accept any integer-valued spelling."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number of seconds, not a boolean")
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (int, str)):
+        return value
+    raise ValueError(f"must be a whole number of seconds such as 5 or \"5\", got {value!r}")
+
+
+def _json_number(value: Any) -> Any:
+    # Lax parsing would take true/false as 1/0 and "0.5" as 0.5; the schema says number.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be a number between 0 and 1, got {value!r}")
+    return value
+
+
+Seconds = Annotated[int, Field(ge=3, le=15), BeforeValidator(_whole_seconds)]
+
+
+class Shot(BaseModel):
+    """One shot of a multi-shot video."""
+
+    model_config = ConfigDict(extra="forbid", title="Shot")
+
+    prompt: str = Field(..., min_length=1, max_length=512, strict=True, description="What happens in this shot.")
+    duration: Seconds = Field(5, description="Length of this shot in seconds.")
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class TextToVideoInput(BaseModel):
+    """Fields shared by every text-to-video model id; `shot_type` is added per recipe."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(
+        ..., min_length=1, max_length=2500, strict=True,
+        description="Text description of the scene, motion, camera style and atmosphere.",
+    )
+    negative_prompt: str | None = Field(
+        None, max_length=2500, strict=True, description="Elements to keep out of the video."
+    )
+    duration: Seconds = Field(5, description="Video length in seconds.")
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] = Field("16:9", description="Output aspect ratio.")
+    cfg_scale: Annotated[float, BeforeValidator(_json_number)] = Field(
+        0.5, ge=0, le=1, description="How strongly the video follows the prompt (0 = freely, 1 = strictly)."
+    )
+    sound: bool = Field(True, strict=True, description="Generate synchronized sound with the video.")
+    multi_prompt: list[Shot] = Field(
+        default_factory=list, max_length=20,
+        description="Shots in order; their durations must add up to the video's duration.",
+    )
+    seed: int | None = Field(
+        None, ge=0, le=MAX_SEED, strict=True,
+        description="reelserve extension: the same request and seed give the same frames on the same engine and hardware.",
+    )
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("multi_prompt")
+    @classmethod
+    def _shots_fill_duration(cls, shots: list[Shot], info: ValidationInfo) -> list[Shot]:
+        duration = info.data.get("duration")
+        if shots and duration is not None:
+            total = sum(shot.duration for shot in shots)
+            if total != duration:
+                raise ValueError(
+                    f"shot durations add up to {total} s but duration is {duration} s; "
+                    "make them equal (duration defaults to 5)"
+                )
+        return shots
+
+
+def input_model_for(recipe: Recipe) -> type[TextToVideoInput]:
+    return _input_model(recipe.model_id)
+
+
+@functools.cache
+def _input_model(model_id: str) -> type[TextToVideoInput]:
+    recipe = RECIPES[model_id]
+    shot_type = Literal[recipe.shot_types]  # type: ignore[valid-type]
+    description = "Editing mode: " + ", ".join(recipe.shot_types) + f" (default {recipe.default_shot_type})."
+    name = "".join(part.capitalize() for part in recipe.tier.split("-")) + "TextToVideoInput"
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        name,
+        __base__=TextToVideoInput,
+        __doc__=f"Input for {recipe.model_id}.",
+        shot_type=(shot_type, Field(recipe.default_shot_type, description=description)),
+    )
+
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "output": {
+            "type": "object",
+            "properties": {
+                "image": {"type": "string", "format": "uri", "description": "Single image URL"},
+                "video": {"type": "string", "format": "uri", "description": "Single video URL"},
+                "images": {"type": "array", "description": "Multiple image URLs", "items": {"type": "string", "format": "uri"}},
+                "videos": {"type": "array", "description": "Multiple video URLs", "items": {"type": "string", "format": "uri"}},
+            },
+        }
+    },
+}

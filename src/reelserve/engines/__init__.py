@@ -1,0 +1,18 @@
+"""Engines turn a validated request into frames and audio. One module per diffusers model family."""
+
+from __future__ import annotations
+
+from reelserve.catalog import LTX2_CHECKPOINT
+from reelserve.engines.base import Clip, Engine, EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.settings import Settings
+
+__all__ = ["Clip", "Engine", "EngineInfo", "GenerationSpec", "ProgressCallback", "load_engine"]
+
+
+def load_engine(settings: Settings) -> Engine:
+    """The engine the settings name (today every recipe runs LTX-2), loaded and warm."""
+    from reelserve.engines.ltx2 import Ltx2Engine
+
+    return Ltx2Engine.load(
+        settings.weights, device=settings.device, cache_dir=settings.cache_dir, checkpoint=LTX2_CHECKPOINT
+    )

@@ -1,0 +1,88 @@
+"""What every engine takes and gives back. One file per model family implements `Engine`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from reelserve.catalog import Recipe
+
+ProgressCallback = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class GenerationSpec:
+    """One validated request, in the engine's terms."""
+
+    recipe: Recipe
+    prompt: str
+    negative_prompt: str | None
+    duration_seconds: int
+    aspect_ratio: str
+    cfg_scale: float
+    sound: bool
+    seed: int
+
+    @property
+    def num_frames(self) -> int:
+        return self.duration_seconds * self.recipe.fps
+
+
+@dataclass
+class Clip:
+    """Decoded output: exactly `duration * fps` frames and, with sound, exactly as long an audio track."""
+
+    frames: np.ndarray  # (frames, height, width, 3) uint8
+    fps: int
+    audio: np.ndarray | None  # (channels, samples) float32 in [-1, 1]
+    sample_rate: int | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def width(self) -> int:
+        return int(self.frames.shape[2])
+
+    @property
+    def height(self) -> int:
+        return int(self.frames.shape[1])
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.frames.shape[0] / self.fps
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What is loaded, reported in logs, /healthz and every result's metadata.engine."""
+
+    family: str
+    weights: str
+    random_weights: bool
+    device: str
+    dtype: str
+
+    def describe(self) -> dict[str, Any]:
+        note = (
+            "random test weights: the video is noise; shapes, durations, audio and timings are real"
+            if self.random_weights
+            else "pretrained checkpoint"
+        )
+        return {
+            "family": self.family,
+            "weights": self.weights,
+            "random_weights": self.random_weights,
+            "device": self.device,
+            "dtype": self.dtype,
+            "note": note,
+        }
+
+
+class Engine(Protocol):
+    info: EngineInfo
+
+    def generate(self, spec: GenerationSpec, on_progress: ProgressCallback | None = None) -> Clip:
+        """Render one request. Raises `GenerationError` subclasses for failures a user should see."""
+        ...

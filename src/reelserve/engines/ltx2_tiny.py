@@ -1,0 +1,161 @@
+"""Tiny random-weight LTX-2: the real architecture at toy widths, for machines with no GPU or weights.
+
+Every component is the class the real checkpoint uses (Gemma 3 text encoder, LTX-2 transformer,
+video and audio VAEs, vocoder), built in code with a fixed seed, written with `save_pretrained`
+and loaded back through `LTX2Pipeline.from_pretrained`, so the real loading path runs. The video
+is noise; frame counts, sizes, audio length and timings are real.
+
+Compression follows the real checkpoint (VAE patch 4, 32x spatial, 8x temporal; 16 kHz mel at hop
+160, 24 kHz vocoder), so a 5-second clip is only ~640 video tokens and runs in about a second on CPU.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import string
+import tempfile
+from pathlib import Path
+
+# Bump when the architecture below changes, so stale caches are rebuilt rather than reused.
+TINY_VERSION = "1"
+TEXT_HIDDEN = 32
+TEXT_LAYERS = 2
+
+
+def tiny_weights_dir(cache_dir: Path) -> Path:
+    return Path(cache_dir) / f"tiny-ltx2-v{TINY_VERSION}"
+
+
+def ensure_tiny_weights(cache_dir: Path) -> Path:
+    """Build the tiny checkpoint once; later calls reuse it. Safe when several processes race."""
+    target = tiny_weights_dir(cache_dir)
+    if (target / "model_index.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tiny-ltx2-", dir=target.parent))
+    try:
+        _build_pipeline().save_pretrained(staging)
+        try:
+            os.rename(staging, target)  # atomic: readers never see a half-written checkpoint
+        except OSError:
+            if not (target / "model_index.json").exists():
+                raise  # not a lost race: a real failure
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _build_tokenizer():
+    from transformers import GemmaTokenizer
+
+    # Character-level: every printable character is its own token, so any prompt encodes losslessly
+    # (up to max_sequence_length) and different prompts give different embeddings.
+    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
+    chars = [c for c in string.printable if not c.isspace()] + ["▁"]
+    return GemmaTokenizer(vocab={t: i for i, t in enumerate(specials + chars)}, merges=[])
+
+
+def _build_text_encoder(vocab_size: int):
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+    config = Gemma3Config(
+        text_config={
+            "vocab_size": vocab_size, "hidden_size": TEXT_HIDDEN, "intermediate_size": 64,
+            "num_hidden_layers": TEXT_LAYERS, "num_attention_heads": 2, "num_key_value_heads": 1,
+            "head_dim": 16, "max_position_embeddings": 1024, "sliding_window": 64,
+        },
+        vision_config={
+            "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+            "image_size": 28, "patch_size": 14,
+        },
+        mm_tokens_per_image=4,
+    )
+    return Gemma3ForConditionalGeneration(config)
+
+
+def _build_transformer():
+    from diffusers import LTX2VideoTransformer3DModel
+
+    return LTX2VideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
+        num_attention_heads=2, attention_head_dim=8, cross_attention_dim=16,
+        audio_in_channels=16, audio_out_channels=16,  # audio latent channels (4) x latent mel bins (4)
+        audio_num_attention_heads=2, audio_attention_head_dim=4, audio_cross_attention_dim=8,
+        num_layers=2, qk_norm="rms_norm_across_heads", caption_channels=TEXT_HIDDEN,
+        rope_double_precision=False, rope_type="split",
+    )
+
+
+def _build_connectors():
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+
+    # Each connector's width (heads x head_dim) must equal the text encoder's hidden size.
+    return LTX2TextConnectors(
+        caption_channels=TEXT_HIDDEN, text_proj_in_factor=TEXT_LAYERS + 1,
+        video_connector_num_attention_heads=2, video_connector_attention_head_dim=16,
+        video_connector_num_layers=1, video_connector_num_learnable_registers=None,
+        audio_connector_num_attention_heads=2, audio_connector_attention_head_dim=16,
+        audio_connector_num_layers=1, audio_connector_num_learnable_registers=None,
+        connector_rope_base_seq_len=32, rope_theta=10000.0, rope_double_precision=False,
+        causal_temporal_positioning=False, rope_type="split",
+    )
+
+
+def _build_video_vae():
+    from diffusers import AutoencoderKLLTX2Video
+
+    # The real VAE's layout (patch 4; spatial, temporal, then two spatiotemporal downsamples) at
+    # toy widths; the decoder halves channels per upsample, so its widths double like the real one.
+    return AutoencoderKLLTX2Video(
+        in_channels=3, out_channels=3, latent_channels=8,
+        block_out_channels=(8, 16, 32, 32), decoder_block_out_channels=(8, 16, 32),
+        layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, True, True), decoder_spatio_temporal_scaling=(True, True, True),
+        decoder_inject_noise=(False, False, False, False),
+        downsample_type=("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+        upsample_residual=(True, True, True), upsample_factor=(2, 2, 2), timestep_conditioning=False,
+        patch_size=4, patch_size_t=1, encoder_causal=True, decoder_causal=False,
+        spatial_compression_ratio=32, temporal_compression_ratio=8,
+    )
+
+
+def _build_audio_vae():
+    from diffusers import AutoencoderKLLTX2Audio
+
+    # base_channels must equal latent_channels x (mel_bins / 4): it sizes the latent statistics.
+    return AutoencoderKLLTX2Audio(
+        base_channels=16, output_channels=2, ch_mult=(1, 2, 4), num_res_blocks=1, attn_resolutions=None,
+        in_channels=2, resolution=32, latent_channels=4, norm_type="pixel", causality_axis="height",
+        dropout=0.0, mid_block_add_attention=False, sample_rate=16000, mel_hop_length=160,
+        is_causal=True, mel_bins=16,
+    )
+
+
+def _build_vocoder():
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+
+    # Upsampling by 240 turns 100 mel frames/s into 24 kHz audio, as in the real checkpoint.
+    return LTX2Vocoder(
+        in_channels=2 * 16, hidden_channels=32, out_channels=2,
+        upsample_kernel_sizes=[12, 10, 4, 4, 4], upsample_factors=[6, 5, 2, 2, 2],
+        resnet_kernel_sizes=[3], resnet_dilations=[[1, 3]], output_sampling_rate=24000,
+    )
+
+
+def _build_pipeline():
+    import torch
+    from diffusers import FlowMatchEulerDiscreteScheduler, LTX2Pipeline
+
+    torch.manual_seed(0)  # the same tiny checkpoint on every machine
+    tokenizer = _build_tokenizer()
+    return LTX2Pipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=_build_video_vae(),
+        audio_vae=_build_audio_vae(),
+        text_encoder=_build_text_encoder(len(tokenizer)),
+        tokenizer=tokenizer,
+        connectors=_build_connectors(),
+        transformer=_build_transformer(),
+        vocoder=_build_vocoder(),
+    )

@@ -1,0 +1,84 @@
+"""The one exception tree of reelserve.
+
+Each class's docstring is its default message. The API layer maps these to HTTP status codes and
+RunComfy error codes in one table (`reelserve.api.errors`); nothing else decides a status code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReelserveError(Exception):
+    """An unexpected internal error occurred."""
+
+    def __init__(self, message: str | None = None, *, detail: list[dict[str, Any]] | None = None) -> None:
+        self.message = message or (self.__doc__ or "").strip()
+        self.detail = detail or []
+        super().__init__(self.message)
+
+
+# --- client errors: the caller can fix these --------------------------------------------------
+
+
+class AuthenticationError(ReelserveError):
+    """Missing or invalid API key: send `Authorization: Bearer <api key>` with a key from `reelserve keys create`."""
+
+
+class UnknownModelError(ReelserveError):
+    """Unknown model id: GET /v1/models lists the model ids this server runs."""
+
+
+class RequestNotFoundError(ReelserveError):
+    """Request not found: check the request_id (it may be mistyped, expired, or belong to another API key)."""
+
+
+class InvalidInputError(ReelserveError):
+    """Invalid input: fix the fields listed in `detail` and submit again."""
+
+
+class PayloadTooLargeError(ReelserveError):
+    """Request body too large: send a smaller JSON body."""
+
+
+# --- state errors: raised by the store when a transition is not allowed ------------------------
+
+
+class InvalidTransitionError(ReelserveError):
+    """The request is not in a state that allows this change."""
+
+
+class LeaseLostError(InvalidTransitionError):
+    """This worker no longer holds the request's lease; its result is discarded."""
+
+
+# --- generation errors: a request could not be turned into a video -----------------------------
+
+
+class GenerationError(ReelserveError):
+    """The video could not be generated."""
+
+    code = "generation_failed"
+
+
+class EngineInputError(GenerationError):
+    """The engine rejected this input."""
+
+    code = "invalid_input"
+
+
+class EngineOutOfMemoryError(GenerationError):
+    """The GPU ran out of memory while generating this video; try a shorter duration."""
+
+    code = "out_of_memory"
+
+
+# --- configuration errors: the operator can fix these ------------------------------------------
+
+
+class ConfigurationError(ReelserveError):
+    """reelserve is misconfigured."""
+
+
+class WeightsUnavailableError(ConfigurationError):
+    """The model weights could not be loaded."""

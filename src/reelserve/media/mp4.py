@@ -1,0 +1,119 @@
+"""Frames + audio -> MP4 (H.264 yuv420p, AAC) with PyAV, and the probe that checks one.
+
+The file is written beside its destination and renamed into place, so a reader never sees a
+half-written video.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from reelserve.engines.base import Clip
+
+AAC_FRAME = 1024  # samples per AAC frame
+AUDIO_BITRATE = 192_000
+
+
+def write_mp4(clip: Clip, path: Path, *, preset: str = "veryfast", crf: int = 18) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+        video = _add_video_stream(container, clip, preset, crf)
+        audio = _add_audio_stream(container, clip) if clip.audio is not None else None
+        _encode_video(container, video, clip.frames)
+        if audio is not None:
+            _encode_audio(container, audio, clip.audio, clip.sample_rate)
+    os.replace(partial, path)
+    return path
+
+
+def _add_video_stream(container: av.container.OutputContainer, clip: Clip, preset: str, crf: int):
+    stream = container.add_stream("libx264", rate=clip.fps)
+    stream.width, stream.height = clip.width, clip.height
+    stream.pix_fmt = "yuv420p"
+    stream.time_base = Fraction(1, clip.fps)
+    stream.options = {"preset": preset, "crf": str(crf)}
+    return stream
+
+
+def _add_audio_stream(container: av.container.OutputContainer, clip: Clip):
+    stream = container.add_stream("aac", rate=clip.sample_rate)
+    stream.layout = "stereo" if clip.audio.shape[0] >= 2 else "mono"
+    stream.bit_rate = AUDIO_BITRATE
+    stream.time_base = Fraction(1, clip.sample_rate)
+    return stream
+
+
+def _encode_video(container: av.container.OutputContainer, stream, frames: np.ndarray) -> None:
+    for index, rgb in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts = index
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
+
+
+def _encode_audio(container: av.container.OutputContainer, stream, audio: np.ndarray, sample_rate: int) -> None:
+    channels = 2 if stream.layout.name == "stereo" else 1
+    planar = np.ascontiguousarray(np.clip(audio[:channels], -1.0, 1.0).astype(np.float32))
+    for start in range(0, planar.shape[1], AAC_FRAME):
+        chunk = np.ascontiguousarray(planar[:, start : start + AAC_FRAME])
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=stream.layout.name)
+        frame.sample_rate = sample_rate
+        frame.pts = start
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
+
+
+@dataclass(frozen=True)
+class Mp4Info:
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration_seconds: float
+    video_codec: str
+    pix_fmt: str
+    has_audio: bool
+    audio_codec: str | None
+    audio_seconds: float | None  # as the container declares it (edit list applied)
+    audio_decoded_seconds: float | None  # every decoded sample, AAC priming and padding included
+    sample_rate: int | None
+
+
+def probe_mp4(path: Path) -> Mp4Info:
+    """Decode an MP4 fully and report what is really in it (frame count by decoding, not headers)."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video))
+        fps = float(video.average_rate or video.guessed_rate)
+        audio_streams = container.streams.audio
+        audio_seconds = decoded_seconds = sample_rate = audio_codec = None
+        if audio_streams:
+            container.seek(0)
+            stream = audio_streams[0]
+            samples = sum(frame.samples for frame in container.decode(stream))
+            sample_rate, audio_codec = stream.rate, stream.codec_context.name
+            # The edit list trims AAC priming; its duration is what players play.
+            audio_seconds = float(stream.duration * stream.time_base)
+            decoded_seconds = samples / sample_rate
+        return Mp4Info(
+            width=video.width,
+            height=video.height,
+            fps=fps,
+            frames=frames,
+            duration_seconds=frames / fps,
+            video_codec=video.codec_context.name,
+            pix_fmt=video.codec_context.pix_fmt,
+            has_audio=bool(audio_streams),
+            audio_codec=audio_codec,
+            audio_seconds=audio_seconds,
+            audio_decoded_seconds=decoded_seconds,
+            sample_rate=sample_rate,
+        )

@@ -1,0 +1,77 @@
+"""The one `Settings` object. The only module that reads the environment.
+
+Entry points (the CLI) build a `Settings` once and pass it down; nothing else calls `os.environ`.
+Every field can be set as `REELSERVE_<FIELD>` (e.g. `REELSERVE_WEIGHTS=tiny`) or by a CLI flag.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "reelserve"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REELSERVE_", extra="ignore")
+
+    data_dir: Path = Field(Path("./data"), description="Where the SQLite database and stored videos live.")
+    host: str = Field("127.0.0.1", description="Interface the API listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    public_url: str | None = Field(
+        None, description="Base URL clients reach this server at; used in every URL the API returns."
+    )
+    weights: str = Field(
+        "auto",
+        description="`auto` (real checkpoint with CUDA, else `tiny`), `tiny`, a Hugging Face hub id, or a local directory.",
+    )
+    device: str = Field("auto", description="torch device for the engine: `auto`, `cpu`, `cuda`, `cuda:1`...")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where built tiny weights are cached.")
+    signing_secret: str | None = Field(
+        None, description="HMAC secret for output URLs; generated and kept in the data dir when unset."
+    )
+    url_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, description="How long a signed output URL stays valid.")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest accepted request body.")
+    worker_poll_seconds: float = Field(0.5, gt=0, description="How often an idle worker looks for queued requests.")
+    lease_seconds: float = Field(60.0, gt=0, description="How long a claim is held before it counts as abandoned.")
+    run_worker: bool = Field(True, description="Run a worker inside `reelserve serve`.")
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "reelserve.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    def resolved_signing_secret(self) -> bytes:
+        """The configured secret, or one generated on first use and kept in the data dir (mode 0600)."""
+        if self.signing_secret:
+            return self.signing_secret.encode()
+        path = self.data_dir / "signing.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"signing.key.{secrets.token_hex(4)}")
+            tmp.touch(mode=0o600)
+            tmp.write_text(secrets.token_hex(32))
+            # link() fails if the file exists, so an API and a worker starting together agree on one secret.
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip().encode()
