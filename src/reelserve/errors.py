@@ -41,6 +41,10 @@ class PayloadTooLargeError(ReelserveError):
     """Request body too large: send a smaller JSON body."""
 
 
+class MediaLinkError(ReelserveError):
+    """This media link is invalid or has expired: fetch the request's result again for a fresh link."""
+
+
 # --- state errors: raised by the store when a transition is not allowed ------------------------
 
 

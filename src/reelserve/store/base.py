@@ -94,11 +94,10 @@ class JobStore(abc.ABC):
     def queue_position(self, job: Job) -> int:
         """How many queued jobs are ahead of this one (0 = next to start)."""
 
-    def cancel(self, job_id: str, owner: str) -> tuple[Job, bool] | None:
-        """Cancel a queued job. Returns (job as it is now, whether this call cancelled it)."""
-        cancelled = self._cancel_if_queued(job_id, owner, utcnow())
-        job = self.get(job_id, owner)
-        return None if job is None else (job, cancelled)
+    def cancel(self, job_id: str, owner: str) -> Job | None:
+        """Cancel the job if it is still queued (one conditional write); returns it as it now is."""
+        self._cancel_if_queued(job_id, owner, utcnow())
+        return self.get(job_id, owner)
 
     # --- jobs: the worker side -----------------------------------------------------------------
 

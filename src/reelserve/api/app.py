@@ -1,0 +1,49 @@
+"""The FastAPI application: routers, the error table, the body limit, and OpenAPI with the model schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from reelserve.api.deps import Services
+from reelserve.api.errors import install_error_handlers
+from reelserve.api.inputs import input_model_for
+from reelserve.api.limits import BodyLimitMiddleware
+from reelserve.api.routes import health, media, models, requests
+from reelserve.catalog import RECIPES
+from reelserve.settings import Settings
+from reelserve.storage import MediaStorage, UrlSigner
+from reelserve.store import JobStore
+
+DESCRIPTION = (
+    "Async text-to-video queue API, wire-compatible with the RunComfy Model API for Kling 3.0 "
+    "text-to-video. Generation runs an open-weights model (LTX-2), not Kling."
+)
+
+
+def create_app(settings: Settings, store: JobStore, storage: MediaStorage) -> FastAPI:
+    app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
+    signer = UrlSigner(settings.resolved_signing_secret(), settings.url_ttl_seconds)
+    app.state.services = Services(settings=settings, store=store, storage=storage, signer=signer)
+    for module in (models, requests, media, health):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus each model's input schema, which the submit routes reference."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for recipe in RECIPES.values():
+            model = input_model_for(recipe)
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,70 @@
+"""The one table from exceptions to (HTTP status, RunComfy error_code), and the handlers that use it.
+
+Error body: {"error_code": int, "error_message": str, "detail": [...]}. A 500 never carries a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reelserve import errors
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first matching class wins.
+ERROR_TABLE: list[tuple[type[errors.ReelserveError], int, int]] = [
+    (errors.AuthenticationError, 401, 401001),
+    (errors.UnknownModelError, 404, 400001),
+    (errors.RequestNotFoundError, 404, 404001),
+    (errors.InvalidInputError, 422, 422001),
+    (errors.PayloadTooLargeError, 413, 413001),
+    (errors.MediaLinkError, 403, 403001),
+    (errors.ReelserveError, 500, 500001),
+]
+
+
+def error_body(code: int, message: str, detail: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error_code": code, "error_message": message, "detail": detail or []}
+
+
+def status_and_code(exc: errors.ReelserveError) -> tuple[int, int]:
+    for cls, status, code in ERROR_TABLE:
+        if isinstance(exc, cls):
+            return status, code
+    raise AssertionError("ReelserveError is the table's last row")
+
+
+async def _reelserve_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.ReelserveError)
+    status, code = status_and_code(exc)
+    if status >= 500:
+        log.error("internal error on %s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+        message = errors.ReelserveError.__doc__.strip()  # type: ignore[union-attr]
+        return JSONResponse(error_body(code, message), status_code=status)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(code, exc.message, exc.detail), status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    # Routing errors (no such path, wrong method) keep the same body shape; code = status * 1000.
+    assert isinstance(exc, StarletteHTTPException)
+    message = {404: "No such endpoint; see GET /openapi.json.", 405: "Method not allowed on this endpoint."}.get(
+        exc.status_code, str(exc.detail)
+    )
+    return JSONResponse(error_body(exc.status_code * 1000, message), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(error_body(500001, errors.ReelserveError.__doc__.strip()), status_code=500)  # type: ignore[union-attr]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.ReelserveError, _reelserve_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,48 @@
+"""Body size limit, enforced while the body is read, so chunked bodies without a length are caught too."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reelserve.errors import PayloadTooLargeError
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        too_large = PayloadTooLargeError(f"Request body too large: send at most {self.max_bytes} bytes of JSON.")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            # Refuse before reading a byte; the handler turns this into 413001.
+            receive = _refusing(too_large)
+        else:
+            receive = _counting(receive, self.max_bytes, too_large)
+        await self.app(scope, receive, send)
+
+
+def _refusing(error: PayloadTooLargeError) -> Receive:
+    async def receive() -> Message:
+        raise error
+
+    return receive
+
+
+def _counting(receive: Receive, max_bytes: int, error: PayloadTooLargeError) -> Receive:
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > max_bytes:
+                raise error
+        return message
+
+    return counted

@@ -1,0 +1,86 @@
+"""POST /v1/models/{model_id} (submit), GET /v1/models and GET /v1/models/{model_id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from reelserve.api.body import parse_json_object, validate_input
+from reelserve.api.deps import KeyDep, ServicesDep
+from reelserve.api.inputs import OUTPUT_SCHEMA, input_model_for
+from reelserve.api.wire import ErrorResponse, SubmitResponse, submit_body
+from reelserve.catalog import RECIPES, Recipe, recipe_for
+from reelserve.errors import UnknownModelError
+
+router = APIRouter()
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (401, 404, 413, 422)
+}
+
+
+def model_card(recipe: Recipe) -> dict[str, Any]:
+    return {
+        "model_id": recipe.model_id,
+        "title": recipe.title,
+        "tier": recipe.tier,
+        "engine": {"family": "ltx2", "checkpoint": recipe.checkpoint},
+        "input_schema": input_model_for(recipe).model_json_schema(),
+        "output_schema": OUTPUT_SCHEMA,
+    }
+
+
+def _unknown_model(model_id: str) -> UnknownModelError:
+    known = ", ".join(RECIPES)
+    return UnknownModelError(f"Unknown model id {model_id!r}: this server runs {known}.")
+
+
+def _add_submit_route(recipe: Recipe) -> None:
+    model = input_model_for(recipe)
+
+    async def submit(request: Request, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
+        # Read the body by hand so auth is checked first and every body failure is one 422001 shape.
+        body = validate_input(model, parse_json_object(await request.body()))
+        job = await run_in_threadpool(svc.store.submit, key.id, recipe.model_id, body.model_dump(mode="json"))
+        return submit_body(svc.settings.base_url, job)
+
+    router.add_api_route(
+        f"/v1/models/{recipe.model_id}",
+        submit,
+        methods=["POST"],
+        response_model=SubmitResponse,
+        responses=ERRORS,
+        summary=f"Submit a {recipe.tier} text-to-video request",
+        name=f"submit_{recipe.tier}",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+            }
+        },
+    )
+
+
+for _recipe in RECIPES.values():
+    _add_submit_route(_recipe)
+
+
+@router.post("/v1/models/{model_id:path}", include_in_schema=False)
+def submit_unknown(model_id: str, key: KeyDep) -> None:
+    raise _unknown_model(model_id)
+
+
+@router.get("/v1/models", summary="List the model ids this server runs")
+def list_models() -> dict[str, Any]:
+    return {"models": [model_card(recipe) for recipe in RECIPES.values()]}
+
+
+@router.get("/v1/models/{model_id:path}", summary="One model's input and output JSON Schema",
+            responses={404: {"model": ErrorResponse}})
+def get_model(model_id: str) -> dict[str, Any]:
+    recipe = recipe_for(model_id)
+    if recipe is None:
+        raise _unknown_model(model_id)
+    return model_card(recipe)

@@ -1,0 +1,47 @@
+"""GET status, GET result, POST cancel for one request. Another key's id answers exactly like an unknown one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter
+
+from reelserve.api.deps import KeyDep, ServicesDep
+from reelserve.api.wire import (CancelResponse, ErrorResponse, ResultResponse, StatusResponse, cancel_body,
+                                result_body, status_body)
+from reelserve.errors import RequestNotFoundError
+from reelserve.store import Job
+
+router = APIRouter(prefix="/v1/requests/{request_id}", responses={401: {"model": ErrorResponse},
+                                                                   404: {"model": ErrorResponse}})
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
+    job = svc.store.get(request_id, owner=key.id) if REQUEST_ID.match(request_id) else None
+    if job is None:
+        raise RequestNotFoundError()
+    return job
+
+
+@router.get("/status", response_model=StatusResponse, response_model_exclude_none=True,
+            summary="Current state of a request")
+def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
+    return status_body(svc.settings.base_url, _owned_job(svc, key, request_id), svc.store)
+
+
+@router.get("/result", response_model=ResultResponse, response_model_exclude_unset=True,
+            summary="Outputs and metadata; the current state while unfinished")
+def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
+    return result_body(_owned_job(svc, key, request_id), svc.storage)
+
+
+@router.post("/cancel", response_model=CancelResponse, summary="Cancel a queued request")
+def cancel(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
+    _owned_job(svc, key, request_id)
+    job = svc.store.cancel(request_id, key.id)
+    if job is None:
+        raise RequestNotFoundError()
+    return cancel_body(job)

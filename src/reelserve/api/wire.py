@@ -1,0 +1,108 @@
+"""Response bodies on the wire: their pydantic models (for OpenAPI) and the builders that fill them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from reelserve.storage import MediaStorage
+from reelserve.store import Job, JobStore, Status
+
+StatusValue = Literal["in_queue", "in_progress", "completed", "failed", "cancelled"]
+
+
+class SubmitResponse(BaseModel):
+    request_id: str
+    status_url: str
+    result_url: str
+    cancel_url: str
+
+
+class StatusResponse(BaseModel):
+    request_id: str
+    status: StatusValue
+    status_url: str
+    result_url: str
+    queue_position: int | None = Field(None, description="Requests ahead of this one; only while in_queue.")
+    progress: float | None = Field(None, description="0-100; only while in_progress.")
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+class Output(BaseModel):
+    video: str
+
+
+class ResultResponse(BaseModel):
+    request_id: str
+    model_id: str
+    status: StatusValue
+    output: Output | None = None
+    error: ErrorInfo | None = None
+    metadata: dict[str, Any] | None = None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
+class CancelResponse(BaseModel):
+    request_id: str
+    status: StatusValue
+    outcome: Literal["cancelled", "not_cancellable"]
+
+
+class ErrorResponse(BaseModel):
+    error_code: int
+    error_message: str
+    detail: list[dict[str, Any]] = []
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def request_urls(base_url: str, job_id: str) -> dict[str, str]:
+    root = f"{base_url}/v1/requests/{job_id}"
+    return {"status_url": f"{root}/status", "result_url": f"{root}/result", "cancel_url": f"{root}/cancel"}
+
+
+def submit_body(base_url: str, job: Job) -> dict[str, Any]:
+    return {"request_id": job.id, **request_urls(base_url, job.id)}
+
+
+def status_body(base_url: str, job: Job, store: JobStore) -> dict[str, Any]:
+    urls = request_urls(base_url, job.id)
+    body: dict[str, Any] = {
+        "request_id": job.id,
+        "status": job.status.value,
+        "status_url": urls["status_url"],
+        "result_url": urls["result_url"],
+    }
+    if job.status is Status.IN_QUEUE:
+        body["queue_position"] = store.queue_position(job)
+    elif job.status is Status.IN_PROGRESS:
+        body["progress"] = round(job.progress or 0.0, 1)
+    return body
+
+
+def result_body(job: Job, storage: MediaStorage) -> dict[str, Any]:
+    body: dict[str, Any] = {"request_id": job.id, "model_id": job.model_id, "status": job.status.value}
+    if job.status is Status.COMPLETED and job.output_key:
+        body["output"] = {"video": storage.url_for(job.output_key)}
+    if job.status is Status.FAILED:
+        body["error"] = {"code": job.error_code, "message": job.error_message}
+    if job.metadata and job.status.is_terminal:
+        body["metadata"] = job.metadata
+    body.update(created_at=iso(job.created_at), started_at=iso(job.started_at), finished_at=iso(job.finished_at))
+    return body
+
+
+def cancel_body(job: Job) -> dict[str, Any]:
+    # Keyed on the state, not on who won: a client retrying a cancel that already took still reads "cancelled".
+    outcome = "cancelled" if job.status is Status.CANCELLED else "not_cancellable"
+    return {"request_id": job.id, "status": job.status.value, "outcome": outcome}

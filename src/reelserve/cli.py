@@ -1,0 +1,153 @@
+"""The `reelserve` command: thin commands over the layers. Settings are built here, once, and passed down."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from reelserve.settings import Settings
+
+app = typer.Typer(help="Self-hosted text-to-video: a RunComfy-compatible queue API over LTX-2.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+log = logging.getLogger("reelserve")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory [env REELSERVE_DATA_DIR].")]
+Weights = Annotated[
+    str | None,
+    typer.Option("--weights", help="auto | tiny | hub id | local dir [env REELSERVE_WEIGHTS].", show_default=False),
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "diffusers", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _build_worker(settings: Settings):  # noqa: ANN202 - keeps heavy imports out of `keys`
+    from reelserve.engines import load_engine
+    from reelserve.storage import open_storage
+    from reelserve.store import open_store
+    from reelserve.worker import Worker
+
+    return Worker(
+        open_store(settings),
+        open_storage(settings),
+        lambda: load_engine(settings),
+        lease_seconds=settings.lease_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+        scratch_dir=settings.data_dir / "tmp",
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [env REELSERVE_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env REELSERVE_PORT].")] = None,
+    data_dir: DataDir = None,
+    weights: Weights = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `reelserve worker` elsewhere.")] = False,
+) -> None:
+    """Run the API, with a worker in the same process unless --no-worker."""
+    import uvicorn
+
+    from reelserve.api import create_app
+    from reelserve.storage import open_storage
+    from reelserve.store import open_store
+
+    _setup_logging()
+    settings = _settings(host=host, port=port, data_dir=data_dir, weights=weights, run_worker=False if no_worker else None)
+    store = open_store(settings)
+    _ensure_first_key(store)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, store, open_storage(settings)),
+                                           host=settings.host, port=settings.port, log_level="info"))
+    stop = threading.Event()
+    failed = threading.Event()
+    worker_thread = None
+    if settings.run_worker:
+        worker_thread = threading.Thread(target=_run_worker_thread, args=(settings, stop, failed, server),
+                                         name="worker", daemon=True)
+        worker_thread.start()
+    log.info("serving on %s (data dir %s)", settings.base_url, settings.data_dir.resolve())
+    server.run()
+    stop.set()
+    if worker_thread is not None:
+        worker_thread.join(timeout=30)
+    if failed.is_set():
+        raise typer.Exit(1)
+
+
+def _run_worker_thread(settings: Settings, stop: threading.Event, failed: threading.Event, server: Any) -> None:
+    try:
+        _build_worker(settings).run(stop)
+    except Exception:
+        # A server whose worker cannot load its engine would queue requests forever: stop it loudly.
+        log.critical("the in-process worker failed; stopping the server", exc_info=True)
+        failed.set()
+        server.should_exit = True
+
+
+def _ensure_first_key(store: Any) -> None:
+    if store.list_keys():
+        return
+    _, plaintext = store.create_key("default")
+    typer.echo("No API key existed, so one was created. It is shown only this once; keep it:")
+    typer.echo(f"  export REELSERVE_API_KEY={plaintext}")
+
+
+@app.command()
+def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
+    """Run a worker process: claim queued requests from the shared store and generate them."""
+    _setup_logging()
+    settings = _settings(data_dir=data_dir, weights=weights)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    _build_worker(settings).run(stop)
+
+
+@keys_app.command("create")
+def keys_create(name: Annotated[str, typer.Option(help="A label for the key.")], data_dir: DataDir = None) -> None:
+    """Create a key; it is printed once, as the last line of stdout, and stored only as a hash."""
+    from reelserve.store import open_store
+
+    key, plaintext = open_store(_settings(data_dir=data_dir)).create_key(name)
+    typer.echo(f"created key {key.id} ({key.name}); it is shown only once:", err=True)
+    typer.echo(plaintext)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """List keys (id, name, prefix, created, revoked); never the keys themselves."""
+    from reelserve.store import open_store
+
+    for key in open_store(_settings(data_dir=data_dir)).list_keys():
+        revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "active"
+        typer.echo(f"{key.id}\t{key.name}\t{key.prefix}…\t{key.created_at.isoformat(timespec='seconds')}\t{revoked}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id from `keys list`.")], data_dir: DataDir = None) -> None:
+    """Revoke a key: its requests stay, but it can no longer authenticate."""
+    from reelserve.store import open_store
+
+    if not open_store(_settings(data_dir=data_dir)).revoke_key(key_id):
+        typer.echo(f"no active key with id {key_id!r}; see `reelserve keys list`", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
+
+
+if __name__ == "__main__":
+    app()

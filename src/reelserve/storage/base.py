@@ -1,0 +1,26 @@
+"""Where finished videos live and how clients are pointed at them."""
+
+from __future__ import annotations
+
+import abc
+import re
+from pathlib import Path
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}/[A-Za-z0-9_.-]{1,64}$")
+
+
+def media_key(job_id: str, filename: str = "video.mp4") -> str:
+    return f"{job_id}/{filename}"
+
+
+class MediaStorage(abc.ABC):
+    @abc.abstractmethod
+    def put(self, key: str, source: Path) -> None:
+        """Store `source` under `key`, all or nothing; raises if it could not be stored."""
+
+    @abc.abstractmethod
+    def url_for(self, key: str) -> str:
+        """An absolute URL a client can fetch without the API key, valid for a limited time."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None: ...

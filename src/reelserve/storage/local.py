@@ -1,0 +1,41 @@
+"""Videos on local disk under the data dir, served by the API at signed /media/ URLs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from urllib.parse import urlencode
+
+from reelserve.storage.base import KEY_PATTERN, MediaStorage
+from reelserve.storage.signing import UrlSigner
+
+
+class LocalMediaStorage(MediaStorage):
+    def __init__(self, root: Path, base_url: str, signer: UrlSigner) -> None:
+        self.root = Path(root)
+        self.base_url = base_url.rstrip("/")
+        self.signer = signer
+
+    def path_for(self, key: str) -> Path | None:
+        """The file for a well-formed key, or None; keys never escape the media root."""
+        if not KEY_PATTERN.match(key) or ".." in key:
+            return None
+        return self.root / key
+
+    def put(self, key: str, source: Path) -> None:
+        target = self.path_for(key)
+        if target is None:
+            raise ValueError(f"invalid media key {key!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)  # readers see the old file or the whole new one
+
+    def url_for(self, key: str) -> str:
+        return f"{self.base_url}/media/{key}?{urlencode(self.signer.sign(key))}"
+
+    def delete(self, key: str) -> None:
+        target = self.path_for(key)
+        if target is not None:
+            target.unlink(missing_ok=True)

@@ -1,0 +1,183 @@
+"""The worker: load the engine once, then claim -> generate -> store the MP4 -> complete, forever.
+
+Every claimed job ends `completed` or `failed` unless the process itself dies: engine errors become
+a failure with a code and a message a user understands, and anything unexpected becomes
+`internal_error` (logged with its traceback here, never shown to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from reelserve.catalog import recipe_for
+from reelserve.engines.base import Engine, GenerationSpec
+from reelserve.errors import GenerationError, LeaseLostError
+from reelserve.media import write_mp4
+from reelserve.storage import MediaStorage, media_key
+from reelserve.store import Job, JobStore
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0
+PROGRESS_INTERVAL_SECONDS = 1.0
+MAX_SEED = 2**32 - 1
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def spec_from_job(job: Job, seed: int) -> GenerationSpec:
+    recipe = recipe_for(job.model_id)
+    if recipe is None:  # the API only queues known model ids; a removed catalog entry lands here
+        raise GenerationError(f"model {job.model_id!r} is no longer served by this worker")
+    body = job.input
+    return GenerationSpec(
+        recipe=recipe,
+        prompt=body["prompt"],
+        negative_prompt=body.get("negative_prompt"),
+        duration_seconds=int(body.get("duration", 5)),
+        aspect_ratio=body.get("aspect_ratio", "16:9"),
+        cfg_scale=float(body.get("cfg_scale", 0.5)),
+        sound=bool(body.get("sound", True)),
+        seed=seed,
+    )
+
+
+class ProgressReporter:
+    """Writes progress at most about once a second and never lets it go backwards."""
+
+    def __init__(self, write: Callable[[float], None], interval: float = PROGRESS_INTERVAL_SECONDS) -> None:
+        self._write = write
+        self._interval = interval
+        self._last_written = 0.0
+        self._last_value = -1.0
+
+    def __call__(self, percent: float) -> None:
+        now = time.monotonic()
+        if percent <= self._last_value or now - self._last_written < self._interval:
+            return
+        self._last_value, self._last_written = percent, now
+        self._write(percent)
+
+
+class Worker:
+    def __init__(
+        self,
+        store: JobStore,
+        storage: MediaStorage,
+        load_engine: Callable[[], Engine],
+        *,
+        lease_seconds: float,
+        poll_seconds: float,
+        scratch_dir: Path,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.storage = storage
+        self._load_engine = load_engine
+        self.engine: Engine | None = None
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.scratch_dir = Path(scratch_dir)
+        self.id = worker_id or new_worker_id()
+        self._engine_info: dict[str, Any] = {"state": "loading"}
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Load the engine, then process jobs until `stop` is set."""
+        heartbeat = threading.Thread(target=self._heartbeat, args=(stop,), name="worker-heartbeat", daemon=True)
+        heartbeat.start()
+        self.engine = self._load_engine()
+        self._engine_info = {"state": "ready", **self.engine.info.describe()}
+        self.store.heartbeat_worker(self.id, self._engine_info)
+        log.info("worker %s ready: %s", self.id, self._engine_info)
+        while not stop.is_set():
+            if not self.run_once():
+                stop.wait(self.poll_seconds)
+        heartbeat.join(timeout=HEARTBEAT_SECONDS)
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        while True:
+            try:
+                self.store.heartbeat_worker(self.id, self._engine_info)
+            except Exception:  # a missed heartbeat is not worth stopping the worker for
+                log.exception("worker heartbeat failed")
+            if stop.wait(HEARTBEAT_SECONDS):
+                return
+
+    def run_once(self) -> bool:
+        """Claim and process one job; False when the queue was empty."""
+        job = self.store.claim(self.id, self.lease_seconds)
+        if job is None:
+            return False
+        self.process(job)
+        return True
+
+    # --- one job -----------------------------------------------------------------------------
+
+    def process(self, job: Job) -> None:
+        seed = job.input.get("seed")
+        seed = secrets.randbelow(MAX_SEED + 1) if seed is None else int(seed)
+        metadata: dict[str, Any] = {"seed": seed, "engine": self._engine_info}
+        try:
+            metadata.update(self._render(job, seed))
+        except LeaseLostError:
+            log.warning("job %s: lease lost; discarding this worker's result", job.id)
+        except GenerationError as exc:
+            log.info("job %s failed: %s", job.id, exc.message)
+            self._fail(job, exc.code, exc.message, metadata)
+        except Exception:
+            log.exception("job %s: unexpected error", job.id)
+            message = "An internal error stopped this request. It was not retried; submit it again."
+            self._fail(job, "internal_error", message, metadata)
+
+    def _render(self, job: Job, seed: int) -> dict[str, Any]:
+        assert self.engine is not None, "run() loads the engine before processing"
+        spec = spec_from_job(job, seed)
+        progress = ProgressReporter(lambda p: self.store.set_progress(job.id, self.id, p))
+        started = time.perf_counter()
+        clip = self.engine.generate(spec, on_progress=progress)
+        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.scratch_dir) as scratch:
+            encode_started = time.perf_counter()
+            path = write_mp4(clip, Path(scratch) / "video.mp4")
+            store_started = time.perf_counter()
+            key = media_key(job.id)
+            self.storage.put(key, path)
+            stored = time.perf_counter()
+        metadata = {
+            "width": clip.width,
+            "height": clip.height,
+            "fps": clip.fps,
+            "duration_seconds": clip.duration_seconds,
+            "has_audio": clip.audio is not None,
+            "seed": seed,
+            "engine": self._engine_info,
+            "shots": [{"prompt": spec.prompt, "start_seconds": 0.0, "duration_seconds": float(spec.duration_seconds)}],
+            "timings": {
+                **{k: round(v, 4) for k, v in clip.timings.items()},
+                "encode_seconds": round(store_started - encode_started, 4),
+                "store_seconds": round(stored - store_started, 4),
+                "total_seconds": round(stored - started, 4),
+            },
+        }
+        # Fenced on the lease: if another worker took this job over, this raises and nothing is published.
+        self.store.complete(job.id, self.id, key, metadata)
+        return metadata
+
+    def _fail(self, job: Job, code: str, message: str, metadata: dict[str, Any]) -> None:
+        try:
+            self.store.fail(job.id, self.id, code, message, metadata)
+        except LeaseLostError:
+            log.warning("job %s: lease lost before its failure could be recorded", job.id)
