@@ -119,7 +119,9 @@ def _input_model(model_id: str) -> type[TextToVideoInput]:
         name,
         __base__=TextToVideoInput,
         __doc__=f"Input for {recipe.model_id}.",
-        shot_type=(shot_type, Field(recipe.default_shot_type, description=description)),
+        # A one-value Literal would render as "const"; clients built from the seeds expect "enum".
+        shot_type=(shot_type, Field(recipe.default_shot_type, description=description,
+                                    json_schema_extra={"enum": list(recipe.shot_types), "type": "string"})),
     )
 
 

@@ -59,7 +59,7 @@ class ProgressReporter:
     def __init__(self, write: Callable[[float], None], interval: float = PROGRESS_INTERVAL_SECONDS) -> None:
         self._write = write
         self._interval = interval
-        self._last_written = 0.0
+        self._last_written = float("-inf")  # monotonic() starts near 0 at boot
         self._last_value = -1.0
 
     def __call__(self, percent: float) -> None:

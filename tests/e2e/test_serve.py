@@ -1,0 +1,113 @@
+"""End to end: `reelserve serve` as a real process; HTTP submit -> worker -> MP4 fetched without the token."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reelserve.media import probe_mp4
+
+STANDARD = "kling/kling-3.0/standard/text-to-video"
+PRO = "kling/kling-3.0/pro/text-to-video"
+# The standard seed document's prompt, as its curl example sends it.
+SEED_PROMPT = (
+    "Cinematic multi-shot of a young American father teaching his 6-year-old daughter to ride a bike on a "
+    "sun-dappled suburban street in autumn. Wide establishing shot of the leafy neighborhood with Craftsman-style "
+    "houses, then cut to a low tracking shot following the wobbling pink bike as the father runs alongside holding "
+    "the seat, his blue flannel shirt fluttering."
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_cache):
+    data_dir = tmp_path_factory.mktemp("serve")
+    port = free_port()
+    env = {**os.environ, "REELSERVE_CACHE_DIR": str(tiny_cache), "REELSERVE_WORKER_POLL_SECONDS": "0.05"}
+    out = open(data_dir / "stdout.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reelserve.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
+         "--weights", "tiny"],
+        stdout=out, stderr=subprocess.STDOUT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        key = _wait_until_ready(base, data_dir / "stdout.log", proc)
+        yield base, key
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        out.close()
+
+
+def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen) -> str:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            health = httpx.get(f"{base}/healthz", timeout=2).json()
+            if health["engine"] and health["engine"]["state"] == "ready":
+                return re.search(r"REELSERVE_API_KEY=(rs_\S+)", log.read_text()).group(1)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server not ready:\n" + log.read_text())
+
+
+def run_request(base: str, key: str, model_id: str, body: dict) -> dict:
+    auth = {"Authorization": f"Bearer {key}"}
+    submitted = httpx.post(f"{base}/v1/models/{model_id}", json=body, headers=auth, timeout=10)
+    assert submitted.status_code == 200, submitted.text
+    status_url = submitted.json()["status_url"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = httpx.get(status_url, headers=auth, timeout=10).json()
+        if status["status"] in ("completed", "failed", "cancelled"):
+            break
+        time.sleep(0.1)
+    return httpx.get(submitted.json()["result_url"], headers=auth, timeout=10).json()
+
+
+def test_seed_walkthrough_gives_a_playable_mp4_with_sound(server, tmp_path) -> None:
+    base, key = server
+    health = httpx.get(f"{base}/healthz").json()
+    assert health["engine"]["weights"] == "tiny" and health["engine"]["random_weights"] is True
+
+    result = run_request(base, key, STANDARD, {"prompt": SEED_PROMPT, "duration": "5"})
+    assert result["status"] == "completed", result
+    assert result["metadata"]["engine"]["random_weights"] is True
+
+    video = httpx.get(result["output"]["video"], timeout=30)  # no Authorization header
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    path = tmp_path / "out.mp4"
+    path.write_bytes(video.content)
+    info = probe_mp4(path)
+    assert (info.frames, info.fps, info.duration_seconds) == (120, 24, 5.0)
+    assert (info.width, info.height) == (result["metadata"]["width"], result["metadata"]["height"]) == (256, 144)
+    assert (info.video_codec, info.pix_fmt, info.audio_codec) == ("h264", "yuv420p", "aac")
+    assert info.has_audio and info.audio_seconds == 5.0
+
+
+def test_pro_square_without_sound(server, tmp_path) -> None:
+    base, key = server
+    result = run_request(base, key, PRO, {"prompt": "a lighthouse in a storm", "aspect_ratio": "1:1",
+                                          "duration": 3, "sound": False, "seed": 5})
+    assert result["status"] == "completed", result
+    path = tmp_path / "pro.mp4"
+    path.write_bytes(httpx.get(result["output"]["video"], timeout=30).content)
+    info = probe_mp4(path)
+    assert (info.width, info.height, info.frames, info.has_audio) == (240, 240, 72, False)
+    assert result["metadata"]["seed"] == 5

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from reelserve.store import JobStore, SqliteJobStore
+from tests.store.contract import StoreContract
+
+
+class TestSqliteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> JobStore:
+        store = SqliteJobStore(tmp_path / "q.db")
+        store.migrate()
+        yield store
+        store.close()
+
+    def raw_dump(self, store: JobStore) -> bytes:
+        return b"\n".join(line.encode() for line in sqlite3.connect(store.path).iterdump())
+
+
+def test_sqlite_uses_wal_and_migrates_idempotently(tmp_path: Path) -> None:
+    store = SqliteJobStore(tmp_path / "q.db")
+    store.migrate()
+    store.migrate()
+    conn = store._conn()
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert [tuple(r) for r in conn.execute("SELECT version FROM schema_migrations")] == [(1,)]
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    assert {"owner", "model_id", "input", "status", "seq", "created_at", "attempts", "lease_owner",
+            "lease_expires_at", "output_key", "error_code", "error_message", "metadata"} <= columns
+
+
+def test_two_store_instances_share_one_queue(tmp_path: Path) -> None:
+    """Separate processes open separate stores; a second instance stands in for one here."""
+    api, worker = SqliteJobStore(tmp_path / "q.db"), SqliteJobStore(tmp_path / "q.db")
+    api.migrate()
+    worker.migrate()
+    key, _ = api.create_key("k")
+    job = api.submit(key.id, "m", {"prompt": "x"})
+    assert worker.claim("w", 30).id == job.id
+    assert api.get(job.id).lease_owner == "w"

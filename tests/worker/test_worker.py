@@ -1,0 +1,121 @@
+"""The worker's promise: every claimed job ends completed or failed, with a code a user understands."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from reelserve.errors import EngineInputError
+from reelserve.media import probe_mp4
+from reelserve.storage import open_storage
+from reelserve.store import Status, open_store
+from reelserve.worker import ProgressReporter, Worker
+
+STANDARD = "kling/kling-3.0/standard/text-to-video"
+BODY = {"prompt": "waves at dusk", "duration": 3, "aspect_ratio": "9:16", "cfg_scale": 0.5, "sound": True,
+        "negative_prompt": None, "multi_prompt": [], "seed": 11, "shot_type": "customize"}
+
+
+class ExplodingEngine:
+    """Stands in for an engine that fails; the real engine runs in the other tests."""
+
+    def __init__(self, error: Exception, info) -> None:
+        self.error, self.info = error, info
+
+    def generate(self, spec, on_progress=None):
+        raise self.error
+
+
+@pytest.fixture
+def parts(settings):
+    store, storage = open_store(settings), open_storage(settings)
+    key, _ = store.create_key("k")
+    return store, storage, key.id
+
+
+def make_worker(settings, store, storage, engine) -> Worker:
+    worker = Worker(store, storage, lambda: engine, lease_seconds=30, poll_seconds=0.01,
+                    scratch_dir=settings.data_dir / "tmp")
+    worker.engine = engine
+    return worker
+
+
+def test_job_runs_to_a_stored_mp4(settings, parts, tiny_engine) -> None:
+    store, storage, owner = parts
+    job = store.submit(owner, STANDARD, BODY)
+    assert make_worker(settings, store, storage, tiny_engine).run_once() is True
+    done = store.get(job.id)
+    assert done.status is Status.COMPLETED and done.progress == 100.0 and done.lease_owner is None
+    meta = done.metadata
+    assert (meta["width"], meta["height"], meta["fps"], meta["duration_seconds"]) == (144, 256, 24, 3.0)
+    assert meta["has_audio"] is True and meta["seed"] == 11
+    assert meta["shots"] == [{"prompt": "waves at dusk", "start_seconds": 0.0, "duration_seconds": 3.0}]
+    assert {"generate_seconds", "encode_seconds", "store_seconds", "total_seconds"} <= set(meta["timings"])
+    info = probe_mp4(storage.path_for(done.output_key))
+    assert (info.frames, info.width, info.height, info.audio_seconds) == (72, 144, 256, 3.0)
+
+
+def test_seed_is_drawn_and_reported_when_absent(settings, parts, tiny_engine) -> None:
+    store, storage, owner = parts
+    job = store.submit(owner, STANDARD, {**BODY, "seed": None, "sound": False})
+    make_worker(settings, store, storage, tiny_engine).run_once()
+    done = store.get(job.id)
+    assert isinstance(done.metadata["seed"], int) and done.metadata["has_audio"] is False
+
+
+def test_engine_input_error_fails_the_job_with_its_code(settings, parts, tiny_engine) -> None:
+    store, storage, owner = parts
+    job = store.submit(owner, STANDARD, BODY)
+    engine = ExplodingEngine(EngineInputError("the engine rejected this input: prompt too odd"), tiny_engine.info)
+    make_worker(settings, store, storage, engine).run_once()
+    failed = store.get(job.id)
+    assert (failed.status, failed.error_code) == (Status.FAILED, "invalid_input")
+    assert "prompt too odd" in failed.error_message and failed.metadata["seed"] == 11
+
+
+def test_unexpected_error_fails_the_job_without_leaking_it(settings, parts, tiny_engine) -> None:
+    store, storage, owner = parts
+    job = store.submit(owner, STANDARD, BODY)
+    make_worker(settings, store, storage, ExplodingEngine(KeyError("internal secret"), tiny_engine.info)).run_once()
+    failed = store.get(job.id)
+    assert (failed.status, failed.error_code) == (Status.FAILED, "internal_error")
+    assert "secret" not in failed.error_message and failed.lease_owner is None
+
+
+def test_run_loads_engine_once_and_stops_on_request(settings, parts, tiny_engine) -> None:
+    store, storage, owner = parts
+    loads: list[int] = []
+
+    def load():
+        loads.append(1)
+        return tiny_engine
+
+    worker = Worker(store, storage, load, lease_seconds=30, poll_seconds=0.01, scratch_dir=settings.data_dir / "tmp")
+    jobs = [store.submit(owner, STANDARD, {**BODY, "sound": False}) for _ in range(2)]
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        for _ in range(600):
+            if all(store.get(j.id).status is Status.COMPLETED for j in jobs):
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert all(store.get(j.id).status is Status.COMPLETED for j in jobs) and loads == [1]
+    (seen,) = store.live_workers(60)
+    assert seen.engine["state"] == "ready" and seen.engine["random_weights"] is True
+
+
+def test_progress_reporter_throttles_and_never_goes_back() -> None:
+    written: list[float] = []
+    report = ProgressReporter(written.append, interval=3600)
+    for value in (10, 5, 50, 100):
+        report(value)
+    assert written == [10]
+    report = ProgressReporter(written.append, interval=0)
+    for value in (20, 15, 30, 30, 60):
+        report(value)
+    assert written == [10, 20, 30, 60]
