@@ -91,6 +91,7 @@ class Worker:
         self.scratch_dir = Path(scratch_dir)
         self.id = worker_id or new_worker_id()
         self._engine_info: dict[str, Any] = {"state": "loading"}
+        self._beat_lock = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -100,17 +101,22 @@ class Worker:
         heartbeat.start()
         self.engine = self._load_engine()
         self._engine_info = {"state": "ready", **self.engine.info.describe()}
-        self.store.heartbeat_worker(self.id, self._engine_info)
+        self._beat()
         log.info("worker %s ready: %s", self.id, self._engine_info)
         while not stop.is_set():
             if not self.run_once():
                 stop.wait(self.poll_seconds)
         heartbeat.join(timeout=HEARTBEAT_SECONDS)
 
+    def _beat(self) -> None:
+        # Read and write under one lock, so a beat that read "loading" can't land after "ready".
+        with self._beat_lock:
+            self.store.heartbeat_worker(self.id, self._engine_info)
+
     def _heartbeat(self, stop: threading.Event) -> None:
         while True:
             try:
-                self.store.heartbeat_worker(self.id, self._engine_info)
+                self._beat()
             except Exception:  # a missed heartbeat is not worth stopping the worker for
                 log.exception("worker heartbeat failed")
             if stop.wait(HEARTBEAT_SECONDS):
