@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from reelserve.catalog import RECIPES, Recipe
 
@@ -38,7 +38,14 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
 Seconds = Annotated[int, Field(ge=3, le=15), BeforeValidator(_whole_seconds)]
+Text = Annotated[str, AfterValidator(_not_blank)]
 
 
 class Shot(BaseModel):
@@ -46,15 +53,8 @@ class Shot(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="Shot")
 
-    prompt: str = Field(..., min_length=1, max_length=512, strict=True, description="What happens in this shot.")
+    prompt: Text = Field(..., min_length=1, max_length=512, strict=True, description="What happens in this shot.")
     duration: Seconds = Field(5, description="Length of this shot in seconds.")
-
-    @field_validator("prompt")
-    @classmethod
-    def _prompt_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
 
 
 class TextToVideoInput(BaseModel):
@@ -62,7 +62,7 @@ class TextToVideoInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(
+    prompt: Text = Field(
         ..., min_length=1, max_length=2500, strict=True,
         description="Text description of the scene, motion, camera style and atmosphere.",
     )
@@ -83,13 +83,6 @@ class TextToVideoInput(BaseModel):
         None, ge=0, le=MAX_SEED, strict=True,
         description="reelserve extension: the same request and seed give the same frames on the same engine and hardware.",
     )
-
-    @field_validator("prompt")
-    @classmethod
-    def _prompt_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value
 
     @field_validator("multi_prompt")
     @classmethod

@@ -30,6 +30,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _finished(status: Status, metadata: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """Columns every terminal write sets: the state, when, what was produced, and the lease released."""
+    return {"status": status.value, "finished_at": utcnow(), "metadata": metadata,
+            "lease_owner": None, "lease_expires_at": None, **extra}
+
+
 class JobStore(abc.ABC):
     """A durable queue of jobs plus the API keys that own them."""
 
@@ -113,30 +119,14 @@ class JobStore(abc.ABC):
 
     def complete(self, job_id: str, worker_id: str, output_key: str, metadata: dict[str, Any]) -> None:
         """Mark a leased job completed; fenced on the lease so a stale worker cannot publish."""
-        fields = {
-            "status": Status.COMPLETED.value,
-            "finished_at": utcnow(),
-            "progress": 100.0,
-            "output_key": output_key,
-            "metadata": metadata,
-            "lease_owner": None,
-            "lease_expires_at": None,
-        }
+        fields = _finished(Status.COMPLETED, metadata, progress=100.0, output_key=output_key)
         if not self._update_running(job_id, worker_id, fields):
             raise LeaseLostError()
 
     def fail(self, job_id: str, worker_id: str, code: str, message: str, metadata: dict[str, Any]) -> None:
         if not code or not message:
             raise InvalidTransitionError("a failed job needs an error code and a message")
-        fields = {
-            "status": Status.FAILED.value,
-            "finished_at": utcnow(),
-            "error_code": code,
-            "error_message": message,
-            "metadata": metadata,
-            "lease_owner": None,
-            "lease_expires_at": None,
-        }
+        fields = _finished(Status.FAILED, metadata, error_code=code, error_message=message)
         if not self._update_running(job_id, worker_id, fields):
             raise LeaseLostError()
 
