@@ -17,12 +17,15 @@ from reelserve.media import probe_mp4
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 PRO = "kling/kling-3.0/pro/text-to-video"
-# The standard seed document's prompt, as its curl example sends it.
+# The standard seed document's prompt, exactly as its curl example sends it.
 SEED_PROMPT = (
     "Cinematic multi-shot of a young American father teaching his 6-year-old daughter to ride a bike on a "
     "sun-dappled suburban street in autumn. Wide establishing shot of the leafy neighborhood with Craftsman-style "
     "houses, then cut to a low tracking shot following the wobbling pink bike as the father runs alongside holding "
-    "the seat, his blue flannel shirt fluttering."
+    "the seat, his blue flannel shirt fluttering. Cut to a close-up of the girl's face, golden braids whipping in "
+    "the wind, her wide blue eyes shifting from nervous to joyful as she breaks into laughter. Final shot: a "
+    "slow-motion crane pull-back as he lets go and she pedals freely down the street, golden hour light, lens "
+    "flares, warm cinematic color grade, shot on 35mm film, shallow depth of field."
 )
 
 
@@ -89,6 +92,8 @@ def test_seed_walkthrough_gives_a_playable_mp4_with_sound(server, tmp_path) -> N
     result = run_request(base, key, STANDARD, {"prompt": SEED_PROMPT, "duration": "5"})
     assert result["status"] == "completed", result
     assert result["metadata"]["engine"]["random_weights"] is True
+    shots = result["metadata"]["shots"]  # standard defaults to intelligent: split at the prompt's cut cues
+    assert len(shots) >= 3 and sum(s["duration_seconds"] for s in shots) == 5.0
 
     video = httpx.get(result["output"]["video"], timeout=30)  # no Authorization header
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"

@@ -119,3 +119,18 @@ def test_progress_reporter_throttles_and_never_goes_back() -> None:
     for value in (20, 15, 30, 30, 60):
         report(value)
     assert written == [10, 20, 30, 60]
+
+
+def test_multi_prompt_shots_are_reported_with_their_cut_times(settings, parts, tiny_engine) -> None:
+    store, storage, owner = parts
+    body = {**BODY, "duration": 7, "sound": True,
+            "multi_prompt": [{"prompt": "a gull lands", "duration": 3}, {"prompt": "it takes off", "duration": 4}]}
+    job = store.submit(owner, STANDARD, body)
+    make_worker(settings, store, storage, tiny_engine).run_once()
+    done = store.get(job.id)
+    assert done.metadata["shots"] == [
+        {"prompt": "a gull lands", "start_seconds": 0.0, "duration_seconds": 3.0},
+        {"prompt": "it takes off", "start_seconds": 3.0, "duration_seconds": 4.0},
+    ]
+    info = probe_mp4(storage.path_for(done.output_key))
+    assert (info.frames, info.audio_seconds) == (168, 7.0)

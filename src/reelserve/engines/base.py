@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from reelserve.catalog import Recipe
+from reelserve.engines.shots import ShotPlan
 
 ProgressCallback = Callable[[float], None]
 
@@ -25,10 +26,16 @@ class GenerationSpec:
     cfg_scale: float
     sound: bool
     seed: int
+    shots: tuple[ShotPlan, ...] = ()
 
     @property
     def num_frames(self) -> int:
         return self.duration_seconds * self.recipe.fps
+
+    @property
+    def shot_plans(self) -> tuple[ShotPlan, ...]:
+        """The shots to render; one shot of the whole prompt when none were planned."""
+        return self.shots or (ShotPlan(self.prompt, self.prompt, self.num_frames),)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ import numpy as np
 
 from reelserve.catalog import Recipe
 from reelserve.engines.base import Clip, EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.engines.shots import ShotPlan
+from reelserve.media.join import crossfade_samples, join_shots
 from reelserve.errors import EngineInputError, EngineOutOfMemoryError, GenerationError, WeightsUnavailableError
 
 log = logging.getLogger(__name__)
@@ -104,43 +107,63 @@ class Ltx2Engine:
 
     # --- generation --------------------------------------------------------------------------
 
-    def plan(self, spec: GenerationSpec) -> Plan:
+    def plan(self, spec: GenerationSpec, shot: ShotPlan | None = None) -> Plan:
         recipe = spec.recipe
         if self.tiny:
             width, height = _tiny_size(recipe, spec.aspect_ratio)
         else:
             width, height = recipe.sizes[spec.aspect_ratio]  # type: ignore[index]
-        frames = spec.num_frames
+        frames = spec.num_frames if shot is None else shot.frames
         return Plan(
             width=width,
             height=height,
             render_width=_round_up(width, LATENT_GRID),
             render_height=_round_up(height, LATENT_GRID),
             num_frames=frames,
-            render_frames=_round_up(frames - 1, TEMPORAL_GRID) + 1,
+            # 8k+1 frames and at least one past the cut, so the audio runs on into the crossfade.
+            render_frames=_round_up(frames, TEMPORAL_GRID) + 1,
             steps=max(2, recipe.num_inference_steps // 10) if self.tiny else recipe.num_inference_steps,
             guidance_scale=guidance_for(spec.cfg_scale, recipe.guidance_scale),
             audio_guidance_scale=guidance_for(spec.cfg_scale, recipe.audio_guidance_scale),
         )
 
     def generate(self, spec: GenerationSpec, on_progress: ProgressCallback | None = None) -> Clip:
+        # 1. Plan the shots; audio, when asked for, comes at the vocoder's rate
+        shots = spec.shot_plans
+        sample_rate = int(self.pipe.vocoder.config.output_sampling_rate) if spec.sound else None
+        fade = crossfade_samples(sample_rate) if sample_rate else 0
+        started = time.perf_counter()
+
+        # 2. Render each shot: exact frame count, delivered size, audio up to its cut plus the crossfade
+        parts: list[tuple[np.ndarray, np.ndarray | None]] = []
+        for index, shot in enumerate(shots):
+            plan = self.plan(spec, shot)
+            report = _shot_progress(on_progress, index, len(shots))
+            output = self._run_pipeline(spec, plan, shot.prompt, spec.seed + index, report)
+            frames = _center_crop(_to_uint8(output.frames[0][: plan.num_frames]), plan.width, plan.height)
+            audio = None
+            if sample_rate is not None:
+                tail = fade if index < len(shots) - 1 else 0
+                audio = _fit_audio(output.audio[0], round(plan.num_frames / spec.recipe.fps * sample_rate) + tail)
+            parts.append((frames, audio))
+
+        # 3. Join with hard cuts and one continuous audio track
+        clip = join_shots(parts, spec.recipe.fps, sample_rate)
+        clip.timings = {"generate_seconds": time.perf_counter() - started}
+        return clip
+
+    def _run_pipeline(self, spec: GenerationSpec, plan: Plan, prompt: str, seed: int,
+                      report: Callable[[float], None]) -> Any:
         import torch
 
-        # 1. Plan sizes, frame counts and guidance for this request
-        plan = self.plan(spec)
-        generator = torch.Generator(device="cpu").manual_seed(spec.seed)
-
-        # 2. Run the pipeline; the step callback reports progress
         def on_step(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            if on_progress is not None:
-                on_progress(100.0 * (step + 1) / plan.steps)
+            report((step + 1) / plan.steps)
             return {}
 
-        started = time.perf_counter()
         try:
             with torch.inference_mode():
-                output = self.pipe(
-                    prompt=spec.prompt,
+                return self.pipe(
+                    prompt=prompt,
                     negative_prompt=spec.negative_prompt or "",
                     width=plan.render_width,
                     height=plan.render_height,
@@ -155,7 +178,7 @@ class Ltx2Engine:
                     modality_scale=1.0,
                     audio_modality_scale=1.0,
                     spatio_temporal_guidance_blocks=None,
-                    generator=generator,
+                    generator=torch.Generator(device="cpu").manual_seed(seed),
                     max_sequence_length=self.max_sequence_length,
                     output_type="np",
                     callback_on_step_end=on_step,
@@ -166,19 +189,16 @@ class Ltx2Engine:
             raise EngineInputError(f"the engine rejected this input: {exc}") from exc
         except RuntimeError as exc:
             raise GenerationError(f"the engine failed while generating: {exc}") from exc
-        generate_seconds = time.perf_counter() - started
 
-        # 3. Trim to the exact frame count and crop to the delivered size
-        frames = _to_uint8(output.frames[0][: plan.num_frames])
-        frames = _center_crop(frames, plan.width, plan.height)
 
-        # 4. Audio exactly as long as the video, or none at all
-        audio, sample_rate = None, None
-        if spec.sound:
-            sample_rate = int(self.pipe.vocoder.config.output_sampling_rate)
-            audio = _fit_audio(output.audio[0], round(plan.num_frames / spec.recipe.fps * sample_rate))
+def _shot_progress(on_progress: ProgressCallback | None, index: int, count: int) -> Callable[[float], None]:
+    """Map one shot's 0..1 onto the whole request's 0..100, so progress never goes back between shots."""
 
-        return Clip(frames, spec.recipe.fps, audio, sample_rate, timings={"generate_seconds": generate_seconds})
+    def report(fraction: float) -> None:
+        if on_progress is not None:
+            on_progress(100.0 * (index + fraction) / count)
+
+    return report
 
 
 def _to_uint8(frames: Any) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import Any
 
 from reelserve.catalog import recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
+from reelserve.engines.shots import plan_shots
 from reelserve.errors import GenerationError, LeaseLostError
 from reelserve.media import write_mp4
 from reelserve.storage import MediaStorage, media_key
@@ -50,6 +51,7 @@ def spec_from_job(job: Job, seed: int) -> GenerationSpec:
         cfg_scale=float(body.get("cfg_scale", 0.5)),
         sound=bool(body.get("sound", True)),
         seed=seed,
+        shots=tuple(plan_shots(body, recipe.fps)),
     )
 
 
@@ -170,7 +172,7 @@ class Worker:
             "has_audio": clip.audio is not None,
             "seed": seed,
             "engine": self._engine_info,
-            "shots": [{"prompt": spec.prompt, "start_seconds": 0.0, "duration_seconds": float(spec.duration_seconds)}],
+            "shots": _shots_metadata(spec),
             "timings": {
                 **{k: round(v, 4) for k, v in clip.timings.items()},
                 "encode_seconds": round(store_started - encode_started, 4),
@@ -187,3 +189,12 @@ class Worker:
             self.store.fail(job.id, self.id, code, message, metadata)
         except LeaseLostError:
             log.warning("job %s: lease lost before its failure could be recorded", job.id)
+
+
+def _shots_metadata(spec: GenerationSpec) -> list[dict[str, Any]]:
+    fps, start, shots = spec.recipe.fps, 0, []
+    for shot in spec.shot_plans:
+        shots.append({"prompt": shot.text, "start_seconds": round(start / fps, 4),
+                      "duration_seconds": round(shot.seconds(fps), 4)})
+        start += shot.frames
+    return shots
