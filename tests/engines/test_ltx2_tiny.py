@@ -102,3 +102,20 @@ def test_progress_runs_across_all_shots(tiny_engine) -> None:
     shots = (ShotPlan("a", "a", 24), ShotPlan("b", "b", 24), ShotPlan("c", "c", 24))
     tiny_engine.generate(spec(duration_seconds=3, shots=shots), on_progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 100.0 and len(seen) == 3 * tiny_engine.plan(spec()).steps
+
+
+def test_sound_off_skips_the_audio_decoder_and_vocoder(tiny_engine, monkeypatch) -> None:
+    calls: list[str] = []
+    audio_vae = tiny_engine.pipe.audio_vae
+    real_decode = audio_vae.decode
+    monkeypatch.setattr(audio_vae, "decode", lambda *a, **k: calls.append("audio_vae.decode") or real_decode(*a, **k))
+    hook = tiny_engine.pipe.vocoder.register_forward_hook(lambda *_: calls.append("vocoder"))
+    try:
+        silent = tiny_engine.generate(spec(sound=False))
+        assert calls == []
+        loud = tiny_engine.generate(spec(sound=True))
+        assert calls == ["audio_vae.decode", "vocoder"]
+    finally:
+        hook.remove()
+    # Decoding only the video gives exactly the frames the full pipeline gives.
+    np.testing.assert_array_equal(silent.frames, loud.frames)

@@ -139,12 +139,12 @@ class Ltx2Engine:
         for index, shot in enumerate(shots):
             plan = self.plan(spec, shot)
             report = _shot_progress(on_progress, index, len(shots))
-            output = self._run_pipeline(spec, plan, shot.prompt, spec.seed + index, report)
-            frames = _center_crop(_to_uint8(output.frames[0][: plan.num_frames]), plan.width, plan.height)
+            video, raw_audio = self._run_pipeline(spec, plan, shot.prompt, spec.seed + index, report)
+            frames = _center_crop(_to_uint8(video[: plan.num_frames]), plan.width, plan.height)
             audio = None
             if sample_rate is not None:
                 tail = fade if index < len(shots) - 1 else 0
-                audio = _fit_audio(output.audio[0], round(plan.num_frames / spec.recipe.fps * sample_rate) + tail)
+                audio = _fit_audio(raw_audio, round(plan.num_frames / spec.recipe.fps * sample_rate) + tail)
             parts.append((frames, audio))
 
         # 3. Join with hard cuts and one continuous audio track
@@ -152,17 +152,29 @@ class Ltx2Engine:
         clip.timings = {"generate_seconds": time.perf_counter() - started}
         return clip
 
+    def _skips_audio_decode(self, spec: GenerationSpec) -> bool:
+        # Without sound, stop at latents and decode only the video: the audio VAE and vocoder never run.
+        # A VAE with timestep conditioning adds decode noise inside the pipeline, so it keeps the full path.
+        return not spec.sound and not self.pipe.vae.config.timestep_conditioning
+
+    def _decode_video(self, latents: Any) -> np.ndarray:
+        """What LTX2Pipeline does after denoising for a VAE without timestep conditioning, video only."""
+        video = self.pipe.vae.decode(latents.to(self.pipe.vae.dtype), None, return_dict=False)[0]
+        return self.pipe.video_processor.postprocess_video(video, output_type="np")[0]
+
     def _run_pipeline(self, spec: GenerationSpec, plan: Plan, prompt: str, seed: int,
-                      report: Callable[[float], None]) -> Any:
+                      report: Callable[[float], None]) -> tuple[np.ndarray, Any]:
+        """One generation: (frames as floats in 0..1, audio or None)."""
         import torch
 
         def on_step(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             report((step + 1) / plan.steps)
             return {}
 
+        video_only = self._skips_audio_decode(spec)
         try:
             with torch.inference_mode():
-                return self.pipe(
+                output = self.pipe(
                     prompt=prompt,
                     negative_prompt=spec.negative_prompt or "",
                     width=plan.render_width,
@@ -180,9 +192,12 @@ class Ltx2Engine:
                     spatio_temporal_guidance_blocks=None,
                     generator=torch.Generator(device="cpu").manual_seed(seed),
                     max_sequence_length=self.max_sequence_length,
-                    output_type="np",
+                    output_type="latent" if video_only else "np",
                     callback_on_step_end=on_step,
                 )
+                if video_only:
+                    return self._decode_video(output.frames), None
+                return output.frames[0], output.audio[0]
         except torch.cuda.OutOfMemoryError as exc:
             raise EngineOutOfMemoryError() from exc
         except ValueError as exc:
