@@ -14,19 +14,10 @@ import httpx
 import pytest
 
 from reelserve.media import probe_mp4
+from tests.seed_prompts import STANDARD_SEED_PROMPT as SEED_PROMPT
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 PRO = "kling/kling-3.0/pro/text-to-video"
-# The standard seed document's prompt, exactly as its curl example sends it.
-SEED_PROMPT = (
-    "Cinematic multi-shot of a young American father teaching his 6-year-old daughter to ride a bike on a "
-    "sun-dappled suburban street in autumn. Wide establishing shot of the leafy neighborhood with Craftsman-style "
-    "houses, then cut to a low tracking shot following the wobbling pink bike as the father runs alongside holding "
-    "the seat, his blue flannel shirt fluttering. Cut to a close-up of the girl's face, golden braids whipping in "
-    "the wind, her wide blue eyes shifting from nervous to joyful as she breaks into laughter. Final shot: a "
-    "slow-motion crane pull-back as he lets go and she pedals freely down the street, golden hour light, lens "
-    "flares, warm cinematic color grade, shot on 35mm film, shallow depth of field."
-)
 
 
 def free_port() -> int:

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
 from reelserve.engines.shots import plan_shots, split_prompt
-
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
-
-
-def seed_prompt(prefix: str) -> str:
-    text = next(SEEDS.glob(f"{prefix}_*.txt")).read_text()
-    return re.search(r'"prompt": "(.*?)"\n', text).group(1)
+from tests.seed_prompts import PRO_SEED_PROMPT, STANDARD_SEED_PROMPT
 
 
 def check_frames(shots, duration: int, fps: int = 24) -> None:
@@ -22,9 +13,8 @@ def check_frames(shots, duration: int, fps: int = 24) -> None:
     assert all(s.frames >= fps for s in shots), "every shot lasts at least one second"
 
 
-@pytest.mark.skipif(not SEEDS.exists(), reason="seed documents not beside the repo")
 def test_standard_seed_prompt_splits_into_at_least_three_shots() -> None:
-    shots = plan_shots({"prompt": seed_prompt("003"), "duration": 5, "shot_type": "intelligent"}, 24)
+    shots = plan_shots({"prompt": STANDARD_SEED_PROMPT, "duration": 5, "shot_type": "intelligent"}, 24)
     assert len(shots) == 4
     assert [s.text.split()[0:2] for s in shots] == [["Wide", "establishing"], ["a", "low"], ["a", "close-up"],
                                                    ["a", "slow-motion"]]
@@ -33,9 +23,8 @@ def test_standard_seed_prompt_splits_into_at_least_three_shots() -> None:
     assert all("father teaching his 6-year-old daughter" in s.prompt for s in shots)
 
 
-@pytest.mark.skipif(not SEEDS.exists(), reason="seed documents not beside the repo")
 def test_pro_seed_prompt_splits_at_every_cue() -> None:
-    shots = split_prompt(seed_prompt("000"), 15, 24)
+    shots = split_prompt(PRO_SEED_PROMPT, 15, 24)
     assert len(shots) == 5
     assert shots[-1].text.startswith("a graceful crane pull-back")
     check_frames(shots, 15)
