@@ -28,3 +28,28 @@ def test_keys_create_list_revoke(tmp_path) -> None:
     assert store.authenticate(plaintext) is None
     again = runner.invoke(app, ["keys", "revoke", key.id, "--data-dir", data])
     assert again.exit_code == 1 and "no active key" in again.output
+
+
+def _pull(tmp_path, *args: str, **env: str):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "reelserve.cli", "pull", *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "HF_HOME": str(tmp_path / "hf"), **env})
+
+
+def test_pull_offline_fails_fast_with_a_clear_message(tmp_path) -> None:
+    result = _pull(tmp_path, "kling/kling-3.0/standard/text-to-video", HF_HUB_OFFLINE="1")
+    assert result.returncode == 1
+    assert "Could not download Lightricks/LTX-2" in result.stderr and "--weights /path/to" in result.stderr
+
+
+def test_pull_unreachable_hub_fails_with_a_clear_message(tmp_path) -> None:
+    result = _pull(tmp_path, HF_ENDPOINT="http://127.0.0.1:9")  # nothing listens there: connection refused
+    assert result.returncode == 1 and "unreachable" in result.stderr
+
+
+def test_pull_unknown_model_id(tmp_path) -> None:
+    result = _pull(tmp_path, "kling/nope")
+    assert result.returncode == 2 and "kling/kling-3.0/pro/text-to-video" in result.stderr

@@ -118,6 +118,27 @@ def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
     _build_worker(settings).run(stop)
 
 
+@app.command()
+def pull(
+    model_id: Annotated[str | None, typer.Argument(help="A model id; all served model ids when omitted.")] = None,
+) -> None:
+    """Download the checkpoints the recipes need (resumable, with progress), so serving starts warm."""
+    from reelserve.catalog import RECIPES
+    from reelserve.engines.pull import pull_checkpoint
+    from reelserve.errors import WeightsUnavailableError
+
+    if model_id is not None and model_id not in RECIPES:
+        typer.echo(f"unknown model id {model_id!r}; served: {', '.join(RECIPES)}", err=True)
+        raise typer.Exit(2)
+    recipes = [RECIPES[model_id]] if model_id else list(RECIPES.values())
+    for checkpoint in dict.fromkeys(r.checkpoint for r in recipes):
+        try:
+            typer.echo(f"{checkpoint}: {pull_checkpoint(checkpoint)}")
+        except WeightsUnavailableError as exc:
+            typer.echo(exc.message, err=True)
+            raise typer.Exit(1) from exc
+
+
 @keys_app.command("create")
 def keys_create(name: Annotated[str, typer.Option(help="A label for the key.")], data_dir: DataDir = None) -> None:
     """Create a key; it is printed once, as the last line of stdout, and stored only as a hash."""
