@@ -45,7 +45,7 @@ def test_tampered_or_expired_links_are_refused(api: Api, tmp_path) -> None:
     tampered = f"{parts.path}?expires={int(query['expires'][0]) + 1}&signature={query['signature'][0]}"
     assert api.client.get(tampered).json()["error_code"] == 403001
     assert api.client.get(parts.path).status_code == 403
-    signer = api.client.app.state.services.signer
+    signer = api.client.app.state.services.storage.signer
     key = parts.path.removeprefix("/media/")
     old = signer.sign(key, now=0)  # expired decades ago
     response = api.client.get(f"{parts.path}?expires={old['expires']}&signature={old['signature']}")
@@ -53,7 +53,7 @@ def test_tampered_or_expired_links_are_refused(api: Api, tmp_path) -> None:
 
 
 def test_keys_cannot_escape_the_media_root(api: Api) -> None:
-    signer = api.client.app.state.services.signer
+    signer = api.client.app.state.services.storage.signer
     for key in ["../reelserve.db", "..%2Freelserve.db/x"]:
         sig = signer.sign(key)
         response = api.client.get(f"/media/{key}?expires={sig['expires']}&signature={sig['signature']}")

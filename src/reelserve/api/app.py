@@ -14,7 +14,7 @@ from reelserve.api.limits import BodyLimitMiddleware
 from reelserve.api.routes import health, media, models, requests
 from reelserve.catalog import RECIPES
 from reelserve.settings import Settings
-from reelserve.storage import MediaStorage, UrlSigner
+from reelserve.storage import MediaStorage
 from reelserve.store import JobStore
 
 DESCRIPTION = (
@@ -25,8 +25,7 @@ DESCRIPTION = (
 
 def create_app(settings: Settings, store: JobStore, storage: MediaStorage) -> FastAPI:
     app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
-    signer = UrlSigner(settings.resolved_signing_secret(), settings.url_ttl_seconds)
-    app.state.services = Services(settings=settings, store=store, storage=storage, signer=signer)
+    app.state.services = Services(settings=settings, store=store, storage=storage)
     for module in (models, requests, media, health):
         app.include_router(module.router)
     install_error_handlers(app)

@@ -10,7 +10,6 @@ from fastapi import Depends, Request
 from reelserve.errors import AuthenticationError
 from reelserve.settings import Settings
 from reelserve.storage import MediaStorage
-from reelserve.storage.signing import UrlSigner
 from reelserve.store import ApiKey, JobStore
 
 
@@ -19,7 +18,6 @@ class Services:
     settings: Settings
     store: JobStore
     storage: MediaStorage
-    signer: UrlSigner
 
 
 def services(request: Request) -> Services:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlencode
 
+from reelserve.errors import MediaLinkError, RequestNotFoundError
 from reelserve.storage.base import KEY_PATTERN, MediaStorage
 from reelserve.storage.signing import UrlSigner
 
@@ -22,6 +23,15 @@ class LocalMediaStorage(MediaStorage):
         if not KEY_PATTERN.match(key) or ".." in key:
             return None
         return self.root / key
+
+    def signed_path(self, key: str, expires: str, signature: str) -> Path:
+        """The file a signed link points at; the same signer that made the link checks it."""
+        if not self.signer.verify(key, expires, signature):
+            raise MediaLinkError()
+        path = self.path_for(key)
+        if path is None or not path.is_file():
+            raise RequestNotFoundError("This video no longer exists.")
+        return path
 
     def put(self, key: str, source: Path) -> None:
         target = self.path_for(key)

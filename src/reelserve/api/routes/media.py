@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from reelserve.api.deps import ServicesDep
-from reelserve.errors import MediaLinkError, RequestNotFoundError
+from reelserve.errors import RequestNotFoundError
 from reelserve.storage import LocalMediaStorage
 
 router = APIRouter()
@@ -14,11 +14,7 @@ router = APIRouter()
 
 @router.api_route("/media/{job_id}/{filename}", methods=["GET", "HEAD"], include_in_schema=False)
 def get_media(job_id: str, filename: str, svc: ServicesDep, expires: str = "", signature: str = "") -> FileResponse:
-    key = f"{job_id}/{filename}"
-    if not svc.signer.verify(key, expires, signature):
-        raise MediaLinkError()
-    storage = svc.storage
-    path = storage.path_for(key) if isinstance(storage, LocalMediaStorage) else None
-    if path is None or not path.is_file():
+    if not isinstance(svc.storage, LocalMediaStorage):  # other storages hand out their own links
         raise RequestNotFoundError("This video no longer exists.")
+    path = svc.storage.signed_path(f"{job_id}/{filename}", expires, signature)
     return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"})
