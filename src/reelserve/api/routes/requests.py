@@ -19,11 +19,14 @@ router = APIRouter(prefix="/v1/requests/{request_id}", responses={401: {"model":
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
-def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
-    job = svc.store.get(request_id, owner=key.id) if REQUEST_ID.match(request_id) else None
+def _found(job: Job | None) -> Job:
     if job is None:
         raise RequestNotFoundError()
     return job
+
+
+def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
+    return _found(svc.store.get(request_id, owner=key.id) if REQUEST_ID.match(request_id) else None)
 
 
 @router.get("/status", response_model=StatusResponse, response_model_exclude_none=True,
@@ -40,8 +43,6 @@ def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]
 
 @router.post("/cancel", response_model=CancelResponse, summary="Cancel a queued request")
 def cancel(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
-    _owned_job(svc, key, request_id)
-    job = svc.store.cancel(request_id, key.id)
-    if job is None:
-        raise RequestNotFoundError()
-    return cancel_body(job)
+    # store.cancel is scoped to the owner and returns None for anything not theirs: one lookup suffices.
+    job = svc.store.cancel(request_id, key.id) if REQUEST_ID.match(request_id) else None
+    return cancel_body(_found(job))
