@@ -6,7 +6,7 @@ an open-weights model (LTX-2 through diffusers), not Kling. Adding a model id is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
@@ -31,7 +31,6 @@ class Recipe:
     # The guidance the recipe was tuned at; request cfg_scale 0.5 lands exactly here.
     guidance_scale: float = 4.0
     audio_guidance_scale: float = 7.0
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 PRO = Recipe(

@@ -139,7 +139,7 @@ class Worker:
         seed = secrets.randbelow(MAX_SEED + 1) if seed is None else int(seed)
         metadata: dict[str, Any] = {"seed": seed, "engine": self._engine_info}
         try:
-            metadata.update(self._render(job, seed))
+            self._render(job, seed)
         except LeaseLostError:
             log.warning("job %s: lease lost; discarding this worker's result", job.id)
         except GenerationError as exc:
@@ -150,7 +150,7 @@ class Worker:
             message = "An internal error stopped this request. It was not retried; submit it again."
             self._fail(job, "internal_error", message, metadata)
 
-    def _render(self, job: Job, seed: int) -> dict[str, Any]:
+    def _render(self, job: Job, seed: int) -> None:
         assert self.engine is not None, "run() loads the engine before processing"
         spec = spec_from_job(job, seed)
         progress = ProgressReporter(lambda p: self.store.set_progress(job.id, self.id, p))
@@ -182,7 +182,6 @@ class Worker:
         }
         # Fenced on the lease: if another worker took this job over, this raises and nothing is published.
         self.store.complete(job.id, self.id, key, metadata)
-        return metadata
 
     def _fail(self, job: Job, code: str, message: str, metadata: dict[str, Any]) -> None:
         try:
