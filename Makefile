@@ -25,7 +25,8 @@ test: install
 
 # Refreshes requirements.lock from what is installed in the venv.
 lock:
-	$(BIN)/pip freeze --exclude-editable | sed 's/+cpu//' > requirements.lock.new && mv requirements.lock.new requirements.lock
+	grep '^#' requirements.lock > requirements.lock.new
+	$(BIN)/pip freeze --exclude-editable | sed 's/+cpu//' >> requirements.lock.new && mv requirements.lock.new requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache

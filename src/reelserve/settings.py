@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,9 +30,21 @@ class Settings(BaseSettings):
     )
     weights: str = Field(
         "auto",
-        description="`auto` (real checkpoint with CUDA, else `tiny`), `tiny`, a Hugging Face hub id, or a local directory.",
+        description="`auto` (real checkpoint with CUDA, else `tiny`), `tiny`, `random-full`, a Hugging Face hub id, "
+        "or a local directory.",
     )
     device: str = Field("auto", description="torch device for the engine: `auto`, `cpu`, `cuda`, `cuda:1`...")
+    # GPU settings (engines/runtime.py); docs/configuration.md says what each one costs and saves.
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="Model dtype: `auto` is bfloat16 on CUDA and float32 on CPU."
+    )
+    attention_backend: str | None = Field(
+        None, description="diffusers attention backend (`native`, `flash`, `_native_cudnn`, `sage`...); unset: SDPA."
+    )
+    compile: bool = Field(False, description="torch.compile the repeated transformer blocks (slow first request).")
+    vae_tiling: bool | None = Field(None, description="Decode video in tiles; unset: on with CUDA, off on CPU.")
+    offload_text_encoder: bool = Field(False, description="Keep the text encoder on the CPU except while encoding.")
+    fp8: bool = Field(False, description="Store transformer weights in fp8 (layerwise casting) for smaller GPUs.")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where built tiny weights are cached.")
     signing_secret: str | None = Field(
         None, description="HMAC secret for output URLs; generated and kept in the data dir when unset."

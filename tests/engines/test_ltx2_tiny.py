@@ -62,10 +62,13 @@ def test_real_sizes_are_planned_on_the_latent_grid(tiny_engine) -> None:
     tiny_engine.tiny = False  # plan only: no generation with real sizes here
     try:
         plan = tiny_engine.plan(spec(STANDARD, duration_seconds=5))
-        assert (plan.width, plan.height, plan.render_width, plan.render_height) == (1280, 720, 1280, 736)
+        # Stage 2 doubles stage 1, so the render size is on a 64 px grid: 1280x768 from 640x384.
+        assert (plan.width, plan.height, plan.render_width, plan.render_height) == (1280, 720, 1280, 768)
+        assert plan.stage1_size == (640, 384) and (plan.steps, plan.refine_steps) == (8, 3)
         assert (plan.num_frames, plan.render_frames) == (120, 121)
         plan = tiny_engine.plan(spec(PRO, aspect_ratio="9:16"))
         assert (plan.width, plan.height, plan.render_width, plan.render_height) == (1080, 1920, 1088, 1920)
+        assert plan.stage1_size == (544, 960) and (plan.steps, plan.refine_steps) == (40, 3)
     finally:
         tiny_engine.tiny = True
 
@@ -100,8 +103,9 @@ def test_progress_runs_across_all_shots(tiny_engine) -> None:
 
     seen: list[float] = []
     shots = (ShotPlan("a", "a", 24), ShotPlan("b", "b", 24), ShotPlan("c", "c", 24))
+    plan = tiny_engine.plan(spec())
     tiny_engine.generate(spec(duration_seconds=3, shots=shots), on_progress=seen.append)
-    assert seen == sorted(seen) and seen[-1] == 100.0 and len(seen) == 3 * tiny_engine.plan(spec()).steps
+    assert seen == sorted(seen) and seen[-1] == 100.0 and len(seen) == 3 * (plan.steps + plan.refine_steps)
 
 
 def test_sound_off_skips_the_audio_decoder_and_vocoder(tiny_engine, monkeypatch) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -134,3 +135,27 @@ def test_multi_prompt_shots_are_reported_with_their_cut_times(settings, parts, t
     ]
     info = probe_mp4(storage.path_for(done.output_key))
     assert (info.frames, info.audio_seconds) == (168, 7.0)
+
+
+def test_status_progress_rises_across_shots_and_stages_at_most_once_a_second(settings, parts, tiny_engine,
+                                                                            monkeypatch) -> None:
+    store, storage, owner = parts
+    body = {**BODY, "duration": 9, "multi_prompt": [{"prompt": "dawn", "duration": 3}, {"prompt": "noon", "duration": 3},
+                                                    {"prompt": "dusk", "duration": 3}]}
+    job = store.submit(owner, STANDARD, body)
+    seen: list[tuple[float, str, float]] = []  # (when, status, progress) as a client polling status sees it
+    real_set_progress = store.set_progress
+
+    def set_progress(job_id, worker_id, percent):
+        real_set_progress(job_id, worker_id, percent)
+        current = store.get(job_id)
+        seen.append((time.monotonic(), current.status.value, current.progress))
+
+    monkeypatch.setattr(store, "set_progress", set_progress)
+    make_worker(settings, store, storage, tiny_engine).run_once()
+    values = [progress for _, _, progress in seen]
+    assert len(values) >= 2 and all(status == "in_progress" for _, status, _ in seen)
+    assert values == sorted(values) and len(set(values)) == len(values) and 0 < values[0] and values[-1] <= 100
+    gaps = [b - a for (a, _, _), (b, _, _) in zip(seen, seen[1:])]
+    assert all(gap >= 0.99 for gap in gaps)
+    assert store.get(job.id).progress == 100.0 and store.get(job.id).status is Status.COMPLETED

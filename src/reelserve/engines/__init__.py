@@ -12,7 +12,13 @@ __all__ = ["Clip", "Engine", "EngineInfo", "GenerationSpec", "ProgressCallback",
 def load_engine(settings: Settings) -> Engine:
     """The engine the settings name (today every recipe runs LTX-2), loaded and warm."""
     from reelserve.engines.ltx2 import Ltx2Engine
+    from reelserve.engines.runtime import RuntimeOptions
 
+    options = RuntimeOptions(
+        dtype=settings.dtype, attention_backend=settings.attention_backend, compile=settings.compile,
+        vae_tiling=settings.vae_tiling, offload_text_encoder=settings.offload_text_encoder, fp8=settings.fp8,
+    )
     return Ltx2Engine.load(
-        settings.weights, device=settings.device, cache_dir=settings.cache_dir, checkpoint=LTX2_CHECKPOINT
+        settings.weights, device=settings.device, cache_dir=settings.cache_dir, checkpoint=LTX2_CHECKPOINT,
+        options=options,
     )

@@ -70,6 +70,7 @@ class EngineInfo:
     random_weights: bool
     device: str
     dtype: str
+    settings: tuple[str, ...] = ()  # the GPU settings applied at load (engines/runtime.py)
 
     def describe(self) -> dict[str, Any]:
         note = (
@@ -83,6 +84,7 @@ class EngineInfo:
             "random_weights": self.random_weights,
             "device": self.device,
             "dtype": self.dtype,
+            "settings": list(self.settings),
             "note": note,
         }
 

@@ -1,4 +1,4 @@
-"""LTX-2 through diffusers' `LTX2Pipeline`: video and synchronized audio from one model."""
+"""LTX-2 through diffusers' `LTX2Pipeline`: video and synchronized audio from one model, in two stages."""
 
 from __future__ import annotations
 
@@ -12,33 +12,53 @@ from typing import Any
 
 import numpy as np
 
+from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
+
 from reelserve.catalog import Recipe
 from reelserve.engines.base import Clip, EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.engines.ltx2_weights import LORA_ADAPTER, RANDOM_FULL, TINY, load_components
+from reelserve.engines.runtime import RuntimeOptions, text_encoder_on
+from reelserve.engines.runtime import apply as apply_runtime
 from reelserve.engines.shots import ShotPlan
+from reelserve.engines.timing import StageClock
+from reelserve.errors import EngineInputError, EngineOutOfMemoryError, GenerationError
 from reelserve.media.join import crossfade_samples, join_shots
-from reelserve.errors import EngineInputError, EngineOutOfMemoryError, GenerationError, WeightsUnavailableError
 
 log = logging.getLogger(__name__)
 
-TINY = "tiny"
 AUTO = "auto"
-LATENT_GRID = 32  # LTX-2 works on multiples of 32 pixels; outputs are center-cropped to the exact size
-TEMPORAL_GRID = 8  # and on 8k+1 frames; extra frames are dropped from the end
+# Stage 2 doubles the latent grid, so the render size is a multiple of 2 x 32 px; outputs are then
+# center-cropped to the exact size. Frames run on 8k+1; extra frames are dropped from the end.
+LATENT_GRID = 32
+TEMPORAL_GRID = 8
+UPSAMPLE = 2
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Sizes for one generation: what the pipeline renders and what is delivered."""
+    """Sizes and schedule for one generation: what each stage renders and what is delivered."""
 
     width: int
     height: int
-    render_width: int
+    render_width: int  # stage 2 (or the only stage)
     render_height: int
     num_frames: int
     render_frames: int
-    steps: int
+    steps: int  # stage 1 denoising steps
+    refine_steps: int  # stage 2 denoising steps; 0 without a second stage
     guidance_scale: float
     audio_guidance_scale: float
+
+    @property
+    def stage1_size(self) -> tuple[int, int]:
+        if not self.refine_steps:
+            return self.render_width, self.render_height
+        return self.render_width // UPSAMPLE, self.render_height // UPSAMPLE
+
+    @property
+    def work(self) -> float:
+        """Denoising cost in stage-1 steps: a stage-2 step sees UPSAMPLE^2 times the tokens."""
+        return self.steps + self.refine_steps * UPSAMPLE**2
 
 
 def guidance_for(cfg_scale: float, tuned: float) -> float:
@@ -58,54 +78,66 @@ def _tiny_size(recipe: Recipe, aspect_ratio: str) -> tuple[int, int]:
 
 
 class Ltx2Engine:
+    """LTX-2 in two stages: a half-size render (full model with CFG, or the distilled LoRA), a 2x latent
+    upsample, and a 3-step refinement with the distilled LoRA. One loaded transformer serves every tier.
+
+    Not thread-safe: a generation swaps the scheduler and the LoRA in place. A worker runs one at a time.
+    """
+
     family = "ltx2"
 
-    def __init__(self, pipe: Any, info: EngineInfo, *, tiny: bool, max_sequence_length: int) -> None:
+    def __init__(self, pipe: Any, upsampler: Any, info: EngineInfo, *, tiny: bool, device: str,
+                 options: RuntimeOptions, max_sequence_length: int) -> None:
+        from diffusers import FlowMatchEulerDiscreteScheduler, LTX2LatentUpsamplePipeline
+
         self.pipe = pipe
         self.info = info
         self.tiny = tiny
+        self.device = device
+        self.options = options
         self.max_sequence_length = max_sequence_length
+        self.upsample_pipe = LTX2LatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=upsampler)
+        # The checkpoint's scheduler shifts its sigmas by resolution; the distilled schedules are used
+        # exactly as trained, so passes that bring their own sigmas get a scheduler that leaves them be.
+        self.scheduler = pipe.scheduler
+        self.fixed_scheduler = FlowMatchEulerDiscreteScheduler.from_config(
+            pipe.scheduler.config, use_dynamic_shifting=False, shift_terminal=None
+        )
+        self.clock = StageClock(device)
+        self.clock.wrap(pipe.vae, "decode", "vae_decode")
+        self.clock.wrap(pipe.audio_vae, "decode", "audio_decode")
+        self.clock.wrap(pipe.vocoder, "forward", "audio_decode")
 
     # --- loading ---------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, weights: str, *, device: str = AUTO, cache_dir: Path, checkpoint: str) -> Ltx2Engine:
-        """Load once and keep warm. `weights`: auto, tiny, a hub id, or a local directory."""
+    def load(cls, weights: str, *, device: str = AUTO, cache_dir: Path, checkpoint: str,
+             options: RuntimeOptions | None = None) -> Ltx2Engine:
+        """Load once and keep warm. `weights`: auto, tiny, random-full, a hub id, or a local directory."""
         import torch
 
+        options = options or RuntimeOptions()
         device = ("cuda" if torch.cuda.is_available() else "cpu") if device == AUTO else device
         if weights == AUTO:
             weights = checkpoint if device.startswith("cuda") else TINY
         tiny = weights == TINY
-        dtype = torch.bfloat16 if device.startswith("cuda") and not tiny else torch.float32
-        pipe = cls._from_pretrained(weights, cache_dir, dtype)
-        pipe.to(device)
+        dtype = options.torch_dtype(device)
+        pipe, upsampler = load_components(weights, cache_dir=cache_dir, dtype=dtype, device=device)
+        applied = apply_runtime(pipe, options, device, dtype)
+        upsampler.to(device)
         pipe.set_progress_bar_config(disable=True)
-        info = EngineInfo(cls.family, weights, tiny, device, str(dtype).removeprefix("torch."))
-        if tiny:
+        random_weights = weights in (TINY, RANDOM_FULL)
+        info = EngineInfo(cls.family, weights, random_weights, device, str(dtype).removeprefix("torch."),
+                          settings=tuple(applied))
+        if random_weights:
             log.warning(
-                "ENGINE USES TINY RANDOM WEIGHTS: videos are noise (shapes, durations, audio and timings are "
-                "real). Run with --weights %s on a CUDA machine for real videos.", checkpoint,
+                "ENGINE USES RANDOM WEIGHTS (%s): videos are noise (shapes, durations, audio and timings are "
+                "real). Run with --weights %s on a CUDA machine for real videos.", weights, checkpoint,
             )
-        return cls(pipe, info, tiny=tiny, max_sequence_length=256 if tiny else 1024)
+        return cls(pipe, upsampler, info, tiny=tiny, device=device, options=options,
+                   max_sequence_length=256 if tiny else 1024)
 
-    @staticmethod
-    def _from_pretrained(weights: str, cache_dir: Path, dtype: Any) -> Any:
-        from diffusers import LTX2Pipeline
-
-        from reelserve.engines.ltx2_tiny import ensure_tiny_weights
-
-        source = str(ensure_tiny_weights(cache_dir)) if weights == TINY else weights
-        try:
-            return LTX2Pipeline.from_pretrained(source, dtype=dtype)
-        except (OSError, ValueError) as exc:
-            where = "local directory" if Path(source).exists() else "Hugging Face hub id"
-            raise WeightsUnavailableError(
-                f"could not load LTX-2 weights from {where} {source!r}: {exc}. "
-                "Pass --weights tiny for the offline test weights, or a directory holding a diffusers LTX-2 checkpoint."
-            ) from exc
-
-    # --- generation --------------------------------------------------------------------------
+    # --- planning ----------------------------------------------------------------------------
 
     def plan(self, spec: GenerationSpec, shot: ShotPlan | None = None) -> Plan:
         recipe = spec.recipe
@@ -113,33 +145,43 @@ class Ltx2Engine:
             width, height = _tiny_size(recipe, spec.aspect_ratio)
         else:
             width, height = recipe.sizes[spec.aspect_ratio]  # type: ignore[index]
+        grid = LATENT_GRID * (UPSAMPLE if recipe.refine_steps else 1)
         frames = spec.num_frames if shot is None else shot.frames
         return Plan(
             width=width,
             height=height,
-            render_width=_round_up(width, LATENT_GRID),
-            render_height=_round_up(height, LATENT_GRID),
+            render_width=_round_up(width, grid),
+            render_height=_round_up(height, grid),
             num_frames=frames,
             # 8k+1 frames and at least one past the cut, so the audio runs on into the crossfade.
             render_frames=_round_up(frames, TEMPORAL_GRID) + 1,
-            steps=max(2, recipe.num_inference_steps // 10) if self.tiny else recipe.num_inference_steps,
+            steps=self._stage1_steps(recipe),
+            refine_steps=recipe.refine_steps,
             guidance_scale=guidance_for(spec.cfg_scale, recipe.guidance_scale),
             audio_guidance_scale=guidance_for(spec.cfg_scale, recipe.audio_guidance_scale),
         )
+
+    def _stage1_steps(self, recipe: Recipe) -> int:
+        if recipe.distilled:
+            return len(DISTILLED_SIGMA_VALUES)  # the schedule the distillation was trained on, tiny included
+        return max(2, recipe.num_inference_steps // 10) if self.tiny else recipe.num_inference_steps
+
+    # --- generation --------------------------------------------------------------------------
 
     def generate(self, spec: GenerationSpec, on_progress: ProgressCallback | None = None) -> Clip:
         # 1. Plan the shots; audio, when asked for, comes at the vocoder's rate
         shots = spec.shot_plans
         sample_rate = int(self.pipe.vocoder.config.output_sampling_rate) if spec.sound else None
         fade = crossfade_samples(sample_rate) if sample_rate else 0
+        plans = [self.plan(spec, shot) for shot in shots]
+        progress = _Progress(on_progress, sum(p.work for p in plans))
+        self.clock.reset()
         started = time.perf_counter()
 
         # 2. Render each shot: exact frame count, delivered size, audio up to its cut plus the crossfade
         parts: list[tuple[np.ndarray, np.ndarray | None]] = []
-        for index, shot in enumerate(shots):
-            plan = self.plan(spec, shot)
-            report = _shot_progress(on_progress, index, len(shots))
-            video, raw_audio = self._run_pipeline(spec, plan, shot.prompt, spec.seed + index, report)
+        for index, (shot, plan) in enumerate(zip(shots, plans)):
+            video, raw_audio = self._render_shot(spec, plan, shot.prompt, spec.seed + index, progress)
             frames = _center_crop(_to_uint8(video[: plan.num_frames]), plan.width, plan.height)
             audio = None
             if sample_rate is not None:
@@ -149,8 +191,121 @@ class Ltx2Engine:
 
         # 3. Join with hard cuts and one continuous audio track
         clip = join_shots(parts, spec.recipe.fps, sample_rate)
-        clip.timings = {"generate_seconds": time.perf_counter() - started}
+        clip.timings = {"generate_seconds": time.perf_counter() - started, **self._stage_timings(plans)}
         return clip
+
+    def _stage_timings(self, plans: list[Plan]) -> dict[str, float]:
+        seconds = dict(self.clock.seconds)
+        decode = seconds.get("vae_decode", 0.0) + seconds.get("audio_decode", 0.0)
+        timings = {f"{name}_seconds": value for name, value in seconds.items()}
+        # Stage 2 (or a single stage) ends by decoding; its denoising time is what is left.
+        last = "stage2" if "stage2" in seconds else "stage1"
+        timings[f"{last}_seconds"] = max(0.0, seconds.get(last, 0.0) - decode)
+        timings["stage1_step_seconds"] = timings.get("stage1_seconds", 0.0) / max(1, sum(p.steps for p in plans))
+        if "stage2" in seconds:
+            timings["stage2_step_seconds"] = timings["stage2_seconds"] / max(1, sum(p.refine_steps for p in plans))
+        return timings
+
+    def _render_shot(self, spec: GenerationSpec, plan: Plan, prompt: str, seed: int,
+                     progress: _Progress) -> tuple[np.ndarray, Any]:
+        """One shot through every stage: (frames as floats in 0..1, audio or None)."""
+        import torch
+
+        video_only = self._skips_audio_decode(spec)
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        try:
+            with torch.inference_mode():
+                text = self._encode(prompt, spec.negative_prompt, guided=plan.guidance_scale > 1
+                                    or plan.audio_guidance_scale > 1)
+                last = "latent" if video_only else "np"
+                with self.clock.section("stage1"):
+                    output = self._stage1(spec, plan, text, generator, progress,
+                                          "latent" if plan.refine_steps else last)
+                if plan.refine_steps:
+                    with self.clock.section("upsample"):
+                        upsampled = self.upsample_pipe(latents=output.frames, output_type="latent",
+                                                       return_dict=False)[0]
+                    with self.clock.section("stage2"):
+                        output = self._stage2(spec, plan, text, upsampled, output.audio, generator, progress, last)
+                if video_only:
+                    with self.clock.section("stage2" if plan.refine_steps else "stage1"):
+                        return self._decode_video(output.frames), None
+                return output.frames[0], output.audio[0]
+        except torch.cuda.OutOfMemoryError as exc:
+            raise EngineOutOfMemoryError() from exc
+        except ValueError as exc:
+            raise EngineInputError(f"the engine rejected this input: {exc}") from exc
+        except RuntimeError as exc:
+            raise GenerationError(f"the engine failed while generating: {exc}") from exc
+
+    def _encode(self, prompt: str, negative_prompt: str | None, *, guided: bool) -> dict[str, Any]:
+        """Encode once per shot; both stages reuse the embeddings, so the text encoder can go back to the CPU."""
+        with self.clock.section("text_encode"), text_encoder_on(self.pipe, self.device, self.options):
+            embeds, mask, negative, negative_mask = self.pipe.encode_prompt(
+                prompt=prompt, negative_prompt=negative_prompt or "", do_classifier_free_guidance=guided,
+                max_sequence_length=self.max_sequence_length, device=self.device,
+            )
+        text = {"prompt_embeds": embeds, "prompt_attention_mask": mask}
+        if guided:
+            text |= {"negative_prompt_embeds": negative, "negative_prompt_attention_mask": negative_mask}
+        return text
+
+    def _stage1(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], generator: Any,
+                progress: _Progress, output_type: str) -> Any:
+        width, height = plan.stage1_size
+        distilled = spec.recipe.distilled
+        self._use_lora(distilled)
+        self.pipe.scheduler = self.fixed_scheduler if distilled else self.scheduler
+        return self.pipe(
+            **text,
+            **_GUIDANCE_OFF,
+            width=width,
+            height=height,
+            num_frames=plan.render_frames,
+            frame_rate=float(spec.recipe.fps),
+            num_inference_steps=plan.steps,
+            sigmas=list(DISTILLED_SIGMA_VALUES) if distilled else None,
+            guidance_scale=plan.guidance_scale,
+            audio_guidance_scale=plan.audio_guidance_scale,
+            generator=generator,
+            max_sequence_length=self.max_sequence_length,
+            output_type=output_type,
+            callback_on_step_end=progress.step_callback(1.0),
+        )
+
+    def _stage2(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], latents: Any, audio_latents: Any,
+                generator: Any, progress: _Progress, output_type: str) -> Any:
+        """Refine the upsampled latents with the distilled LoRA: re-noise to the first stage-2 sigma, 3 steps."""
+        self._use_lora(True)
+        self.pipe.scheduler = self.fixed_scheduler
+        sigmas = list(STAGE_2_DISTILLED_SIGMA_VALUES[-plan.refine_steps:])
+        positive = {k: v for k, v in text.items() if not k.startswith("negative")}
+        return self.pipe(
+            **positive,
+            **_GUIDANCE_OFF,
+            latents=latents,
+            audio_latents=audio_latents,
+            width=plan.render_width,
+            height=plan.render_height,
+            num_frames=plan.render_frames,
+            frame_rate=float(spec.recipe.fps),
+            num_inference_steps=len(sigmas),
+            noise_scale=sigmas[0],
+            sigmas=sigmas,
+            guidance_scale=1.0,
+            audio_guidance_scale=1.0,
+            generator=generator,
+            max_sequence_length=self.max_sequence_length,
+            output_type=output_type,
+            callback_on_step_end=progress.step_callback(float(UPSAMPLE**2)),
+        )
+
+    def _use_lora(self, on: bool) -> None:
+        if on:
+            self.pipe.enable_lora()
+            self.pipe.set_adapters(LORA_ADAPTER, 1.0)
+        else:
+            self.pipe.disable_lora()
 
     def _skips_audio_decode(self, spec: GenerationSpec) -> bool:
         # Without sound, stop at latents and decode only the video: the audio VAE and vocoder never run.
@@ -162,58 +317,30 @@ class Ltx2Engine:
         video = self.pipe.vae.decode(latents.to(self.pipe.vae.dtype), None, return_dict=False)[0]
         return self.pipe.video_processor.postprocess_video(video, output_type="np")[0]
 
-    def _run_pipeline(self, spec: GenerationSpec, plan: Plan, prompt: str, seed: int,
-                      report: Callable[[float], None]) -> tuple[np.ndarray, Any]:
-        """One generation: (frames as floats in 0..1, audio or None)."""
-        import torch
 
+# Spatio-temporal and modality guidance stay off (diffusers' defaults turn some on): no recipe tunes them.
+_GUIDANCE_OFF: dict[str, Any] = {
+    "stg_scale": 0.0, "audio_stg_scale": 0.0, "modality_scale": 1.0, "audio_modality_scale": 1.0,
+    "spatio_temporal_guidance_blocks": None,
+}
+
+
+class _Progress:
+    """Maps every denoising step of every shot and stage onto 0..100, weighted by its cost, never backwards."""
+
+    def __init__(self, on_progress: ProgressCallback | None, total_work: float) -> None:
+        self._report = on_progress
+        self._total = total_work
+        self._done = 0.0
+
+    def step_callback(self, weight: float) -> Callable[..., dict[str, Any]]:
         def on_step(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            report((step + 1) / plan.steps)
+            self._done += weight
+            if self._report is not None:
+                self._report(min(100.0, 100.0 * self._done / self._total))
             return {}
 
-        video_only = self._skips_audio_decode(spec)
-        try:
-            with torch.inference_mode():
-                output = self.pipe(
-                    prompt=prompt,
-                    negative_prompt=spec.negative_prompt or "",
-                    width=plan.render_width,
-                    height=plan.render_height,
-                    num_frames=plan.render_frames,
-                    frame_rate=float(spec.recipe.fps),
-                    num_inference_steps=plan.steps,
-                    guidance_scale=plan.guidance_scale,
-                    audio_guidance_scale=plan.audio_guidance_scale,
-                    # Spatio-temporal and modality guidance are off until a recipe tunes them.
-                    stg_scale=0.0,
-                    audio_stg_scale=0.0,
-                    modality_scale=1.0,
-                    audio_modality_scale=1.0,
-                    spatio_temporal_guidance_blocks=None,
-                    generator=torch.Generator(device="cpu").manual_seed(seed),
-                    max_sequence_length=self.max_sequence_length,
-                    output_type="latent" if video_only else "np",
-                    callback_on_step_end=on_step,
-                )
-                if video_only:
-                    return self._decode_video(output.frames), None
-                return output.frames[0], output.audio[0]
-        except torch.cuda.OutOfMemoryError as exc:
-            raise EngineOutOfMemoryError() from exc
-        except ValueError as exc:
-            raise EngineInputError(f"the engine rejected this input: {exc}") from exc
-        except RuntimeError as exc:
-            raise GenerationError(f"the engine failed while generating: {exc}") from exc
-
-
-def _shot_progress(on_progress: ProgressCallback | None, index: int, count: int) -> Callable[[float], None]:
-    """Map one shot's 0..1 onto the whole request's 0..100, so progress never goes back between shots."""
-
-    def report(fraction: float) -> None:
-        if on_progress is not None:
-            on_progress(100.0 * (index + fraction) / count)
-
-    return report
+        return on_step
 
 
 def _to_uint8(frames: Any) -> np.ndarray:

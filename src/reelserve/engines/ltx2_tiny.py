@@ -1,9 +1,10 @@
 """Tiny random-weight LTX-2: the real architecture at toy widths, for machines with no GPU or weights.
 
 Every component is the class the real checkpoint uses (Gemma 3 text encoder, LTX-2 transformer,
-video and audio VAEs, vocoder), built in code with a fixed seed, written with `save_pretrained`
-and loaded back through `LTX2Pipeline.from_pretrained`, so the real loading path runs. The video
-is noise; frame counts, sizes, audio length and timings are real.
+video and audio VAEs, vocoder, 2x latent upsampler) plus a LoRA in the distilled LoRA's place, built
+in code with a fixed seed, written with `save_pretrained` / `save_lora_weights` in the layout of
+`Lightricks/LTX-2`, and loaded back through the same `from_pretrained` / `load_lora_weights` calls
+as the real checkpoint. The video is noise; frame counts, sizes, audio length and timings are real.
 
 Compression follows the real checkpoint (VAE patch 4, 32x spatial, 8x temporal; 16 kHz mel at hop
 160, 24 kHz vocoder), so a 5-second clip is only ~640 video tokens and runs in about a second on CPU.
@@ -16,9 +17,12 @@ import shutil
 import string
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from reelserve.engines.ltx2_weights import LORA_WEIGHT_NAME, UPSAMPLER_SUBFOLDER
 
 # Bump when the architecture below changes, so stale caches are rebuilt rather than reused.
-TINY_VERSION = "1"
+TINY_VERSION = "2"
 TEXT_HIDDEN = 32
 TEXT_LAYERS = 2
 
@@ -35,7 +39,10 @@ def ensure_tiny_weights(cache_dir: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tiny-ltx2-", dir=target.parent))
     try:
-        _build_pipeline().save_pretrained(staging)
+        pipe = _build_pipeline()
+        pipe.save_pretrained(staging)
+        _build_latent_upsampler().save_pretrained(staging / UPSAMPLER_SUBFOLDER)
+        _save_lora(pipe, staging)
         try:
             os.rename(staging, target)  # atomic: readers never see a half-written checkpoint
         except OSError:
@@ -46,7 +53,7 @@ def ensure_tiny_weights(cache_dir: Path) -> Path:
     return target
 
 
-def _build_tokenizer():
+def build_tokenizer():
     from transformers import GemmaTokenizer
 
     # Character-level: every printable character is its own token, so any prompt encodes losslessly
@@ -148,7 +155,7 @@ def _build_pipeline():
     from diffusers import FlowMatchEulerDiscreteScheduler, LTX2Pipeline
 
     torch.manual_seed(0)  # the same tiny checkpoint on every machine
-    tokenizer = _build_tokenizer()
+    tokenizer = build_tokenizer()
     return LTX2Pipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(),
         vae=_build_video_vae(),
@@ -159,3 +166,32 @@ def _build_pipeline():
         transformer=_build_transformer(),
         vocoder=_build_vocoder(),
     )
+
+
+def _build_latent_upsampler():
+    from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
+
+    return LTX2LatentUpsamplerModel(in_channels=8, mid_channels=32, num_blocks_per_stage=1)  # GroupNorm(32)
+
+
+# The attention and feed-forward projections of every transformer block, audio included.
+LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2"]
+
+
+def _save_lora(pipe: Any, folder: Path) -> None:
+    """A rank-4 LoRA with random (not zero) up-projections, so switching it on changes the output."""
+    import torch
+    from diffusers import LTX2Pipeline
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    transformer = pipe.transformer
+    transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=LORA_TARGETS, init_lora_weights=True))
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, param in transformer.named_parameters():
+            if "lora_B" in name:
+                param.copy_(torch.randn(param.shape, generator=generator) * 0.1)
+    layers = get_peft_model_state_dict(transformer)
+    LTX2Pipeline.save_lora_weights(folder, transformer_lora_layers=layers, weight_name=LORA_WEIGHT_NAME)
+    transformer.delete_adapters("default")

@@ -11,13 +11,19 @@ def pull_checkpoint(checkpoint: str) -> Path:
     """Fetch a diffusers checkpoint into the hub cache and return its folder.
 
     `DiffusionPipeline.download` reads model_index.json and fetches only the files the pipeline's
-    components need, not the repository's single-file checkpoints. It shows a progress bar per
-    file, and an interrupted download resumes where it stopped.
+    components need, not the repository's single-file checkpoints; the second stage's latent
+    upsampler and distilled LoRA are fetched by name. Each file shows a progress bar, and an
+    interrupted download resumes where it stopped.
     """
     from diffusers import DiffusionPipeline
+    from huggingface_hub import snapshot_download
+
+    from reelserve.engines.ltx2_weights import LORA_WEIGHT_NAME, UPSAMPLER_SUBFOLDER
 
     try:
-        return Path(DiffusionPipeline.download(checkpoint))
+        folder = DiffusionPipeline.download(checkpoint)
+        snapshot_download(checkpoint, allow_patterns=[f"{UPSAMPLER_SUBFOLDER}/*", LORA_WEIGHT_NAME])
+        return Path(folder)
     except OSError as exc:
         reason = str(exc).split("\n", 1)[0][:300]
         raise WeightsUnavailableError(

@@ -1,0 +1,88 @@
+"""GPU settings for any diffusers pipeline: dtype, attention backend, compile, VAE tiling, offload, fp8.
+
+Each setting is applied once at load time and reported back by name (in `EngineInfo.settings`, so
+/healthz and every result's `metadata.engine` say what ran). The tests check on CPU that each one is
+really applied to the modules; speed and memory are measured by `bench/engine.py` on a GPU.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from reelserve.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """How to run the model on its device. `None` means: pick the right thing for the device."""
+
+    dtype: str = "auto"  # auto: bfloat16 on CUDA, float32 on CPU (CPU bf16 matmuls are slow)
+    attention_backend: str | None = None  # a diffusers backend name: native, flash, _native_cudnn, sage...
+    compile: bool = False  # torch.compile each repeated transformer block (one graph, reused 48 times)
+    vae_tiling: bool | None = None  # decode in tiles; auto: on for CUDA, where a 1080p decode would not fit
+    offload_text_encoder: bool = False  # keep the text encoder on the CPU except while it encodes
+    fp8: bool = False  # store transformer weights in fp8, upcast per layer to compute: for small GPUs
+
+    def torch_dtype(self, device: str) -> Any:
+        import torch
+
+        if self.dtype not in DTYPES:
+            raise ConfigurationError(f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        if self.dtype == "auto":
+            return torch.bfloat16 if device.startswith("cuda") else torch.float32
+        return getattr(torch, self.dtype)
+
+
+def apply(pipe: Any, options: RuntimeOptions, device: str, dtype: Any) -> list[str]:
+    """Move `pipe` to `device` with every option applied; returns the names of what was applied."""
+    import torch
+
+    applied: list[str] = []
+    if options.fp8:
+        # Before the move, so the transformer travels in fp8: that is the memory saving.
+        pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
+        applied.append("fp8_layerwise_casting")
+    pipe.to(device)
+    if options.offload_text_encoder:
+        pipe.text_encoder.to("cpu")
+        applied.append("offload_text_encoder")
+    if options.attention_backend:
+        _set_attention_backend(pipe.transformer, options.attention_backend)
+        applied.append(f"attention_backend={options.attention_backend}")
+    if options.vae_tiling if options.vae_tiling is not None else device.startswith("cuda"):
+        pipe.vae.enable_tiling()
+        applied.append("vae_tiling")
+    if options.compile:
+        pipe.transformer.compile_repeated_blocks(fullgraph=True)
+        applied.append("compile_repeated_blocks")
+    return applied
+
+
+def _set_attention_backend(transformer: Any, backend: str) -> None:
+    try:
+        transformer.set_attention_backend(backend)
+    except (ValueError, ImportError, RuntimeError) as exc:
+        raise ConfigurationError(
+            f"attention_backend {backend!r} cannot be used here: {exc}. Leave it unset for PyTorch's default "
+            "(scaled_dot_product_attention), or install the kernels that backend needs."
+        ) from exc
+
+
+@contextmanager
+def text_encoder_on(pipe: Any, device: str, options: RuntimeOptions) -> Iterator[None]:
+    """Bring an offloaded text encoder to `device` for one encode, then send it back to the CPU."""
+    if not options.offload_text_encoder:
+        yield
+        return
+    pipe.text_encoder.to(device)
+    try:
+        yield
+    finally:
+        pipe.text_encoder.to("cpu")
