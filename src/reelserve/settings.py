@@ -88,3 +88,12 @@ class Settings(BaseSettings):
             finally:
                 tmp.unlink()
         return path.read_text().strip().encode()
+
+
+class ClientSettings(BaseSettings):
+    """What the SDK and the client commands (`run`, `submit`, ...) read when not given arguments."""
+
+    model_config = SettingsConfigDict(env_prefix="REELSERVE_", extra="ignore")
+
+    base_url: str = Field("http://127.0.0.1:8000", description="The server the client talks to.")
+    api_key: str | None = Field(None, description="The bearer key the client sends.")

@@ -1,0 +1,29 @@
+"""The Python SDK: `Client` / `AsyncClient` for reelserve and any RunComfy-compatible server."""
+
+from __future__ import annotations
+
+from reelserve.client._async import AsyncClient, AsyncRequestHandle
+from reelserve.client._base import RetryPolicy
+from reelserve.client._sync import Client, RequestHandle
+from reelserve.client._wire import Cancelled, Completed, Failed, InProgress, Queued, Result, Status
+from reelserve.client.errors import (
+    APIError,
+    AuthenticationError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    ReelserveClientError,
+    RequestCancelledError,
+    RequestFailedError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+
+__all__ = [
+    "APIError", "AsyncClient", "AsyncRequestHandle", "AuthenticationError", "Cancelled", "Client", "Completed",
+    "Failed", "InProgress", "NotFoundError", "PayloadTooLargeError", "Queued", "RateLimitedError",
+    "ReelserveClientError", "RequestCancelledError", "RequestFailedError", "RequestHandle", "RequestTimeoutError",
+    "Result", "RetryPolicy", "ServerError", "Status", "TransportError", "ValidationError",
+]

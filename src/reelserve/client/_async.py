@@ -1,0 +1,147 @@
+"""The asyncio client: `AsyncClient` and the `AsyncRequestHandle` it gives back.
+
+GENERATED from _sync.py by scripts/gen_async_client.py: do not edit; edit _sync.py and run the script.
+"""
+
+from __future__ import annotations
+
+import os
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reelserve.client import errors
+from reelserve.client._base import DEFAULT_TIMEOUT, ClientBase, OnUpdate, RetryPolicy, Waiter
+from reelserve.client._wire import Result, Status, error_from_response, parse_result, parse_status
+
+
+class AsyncClient(ClientBase):
+    """`AsyncClient(base_url, api_key)`; both default to REELSERVE_BASE_URL / REELSERVE_API_KEY."""
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
+                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(base_url, api_key, timeout=timeout, retry=retry)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=True)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def submit(self, model_id: str, input: dict[str, Any], *, idempotency_key: str | None = None) -> AsyncRequestHandle:
+        """Queue a request. Never retried once it may have reached the server, unless it has an idempotency key."""
+        headers = {**self._auth, **self._submit_headers(idempotency_key)}
+        body = await self._json("POST", self._submit_url(model_id), idempotent=idempotency_key is not None,
+                          json=input, headers=headers)
+        return AsyncRequestHandle(self, str(body["request_id"]))
+
+    def handle(self, request_id: str) -> AsyncRequestHandle:
+        """A handle on a request submitted earlier (or elsewhere): nothing is lost with a client."""
+        return AsyncRequestHandle(self, self._checked_id(request_id))
+
+    async def run(self, model_id: str, input: dict[str, Any], *, download_to: str | Path | None = None,
+            timeout: float | None = None, poll_interval: float = 1.0, on_update: OnUpdate | None = None) -> Result:
+        """Submit, wait for the result, and download the video when `download_to` is given."""
+        handle = await self.submit(model_id, input)
+        result = await handle.wait(timeout=timeout, poll_interval=poll_interval, on_update=on_update)
+        if download_to is not None:
+            await handle.download(download_to, result=result)
+        return result
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def _send(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                delay = self._retry_delay(attempt, idempotent=idempotent, exc=exc)
+                if delay is None:
+                    raise self._transport_error(exc, url) from exc
+            else:
+                delay = self._retry_delay(attempt, idempotent=idempotent, response=response)
+                if delay is None:
+                    return response
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _json(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> dict[str, Any]:
+        return self._body(await self._send(method, url, idempotent=idempotent, **kwargs))
+
+    async def _download(self, url: str, path: Path) -> None:
+        # No Authorization header: the link is signed, and presigned S3 URLs reject extra auth.
+        partial = path.with_name(path.name + ".part")
+        attempt = 0
+        while True:
+            try:
+                async with self._http.stream("GET", url) as response:
+                    if response.is_success:
+                        with open(partial, "wb") as out:
+                            async for chunk in response.aiter_bytes():
+                                out.write(chunk)
+                        os.replace(partial, path)
+                        return
+                    await response.aread()
+                    delay = self._retry_delay(attempt, idempotent=True, response=response)
+                    if delay is None:
+                        raise error_from_response(response)
+            except httpx.TransportError as exc:
+                delay = self._retry_delay(attempt, idempotent=True, exc=exc)
+                if delay is None:
+                    raise self._transport_error(exc, url) from exc
+            await asyncio.sleep(delay)
+            attempt += 1
+
+
+class AsyncRequestHandle:
+    """One submitted request: `status()`, `result()`, `cancel()`, `wait()`, `download()`."""
+
+    def __init__(self, client: AsyncClient, request_id: str) -> None:
+        self.client = client
+        self.request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"AsyncRequestHandle({self.request_id!r})"
+
+    async def status(self) -> Status:
+        body = await self.client._json("GET", self.client._request_url(self.request_id, "status"), idempotent=True,
+                                 headers=self.client._auth)
+        return parse_status(body, self.request_id)
+
+    async def result(self) -> Result:
+        """The result body; while unfinished it carries the current status and no video."""
+        body = await self.client._json("GET", self.client._request_url(self.request_id, "result"), idempotent=True,
+                                 headers=self.client._auth)
+        return parse_result(body, self.request_id)
+
+    async def cancel(self) -> bool:
+        """True when the request is cancelled (now or earlier); False once it is running or finished."""
+        body = await self.client._json("POST", self.client._request_url(self.request_id, "cancel"), idempotent=True,
+                                 headers=self.client._auth)
+        return body.get("outcome") == "cancelled" or str(body.get("status", "")).lower() in ("cancelled", "canceled")
+
+    async def wait(self, *, timeout: float | None = None, poll_interval: float = 1.0,
+             on_update: OnUpdate | None = None) -> Result:
+        """Poll until the request ends; the completed result, or RequestFailedError / RequestCancelledError /
+        RequestTimeoutError (which carries this request's id: the request is not lost)."""
+        waiter = Waiter(self.request_id, timeout, on_update)
+        while not waiter.seen(await self.status()):
+            await asyncio.sleep(waiter.pause(poll_interval))
+        return await self.result()
+
+    async def download(self, path: str | Path, *, result: Result | None = None) -> Path:
+        """Write the finished video to `path` (atomically: a partial download never takes its name)."""
+        result = result or await self.result()
+        if result.video_url is None:
+            raise errors.ReelserveClientError(f"request {self.request_id} has no video yet (status {result.status})")
+        path = Path(path)
+        await self.client._download(result.video_url, path)
+        return path
