@@ -11,18 +11,21 @@ from typing import Annotated, Any
 
 import typer
 
+from reelserve import cli_client
 from reelserve.settings import Settings
 
 app = typer.Typer(help="Self-hosted text-to-video: a RunComfy-compatible queue API over LTX-2.", no_args_is_help=True)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+for _command in cli_client.COMMANDS:
+    app.command()(_command)
 
 log = logging.getLogger("reelserve")
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory [env REELSERVE_DATA_DIR].")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env REELSERVE_DATA_DIR).")]
 Weights = Annotated[
     str | None,
-    typer.Option("--weights", help="auto | tiny | hub id | local dir [env REELSERVE_WEIGHTS].", show_default=False),
+    typer.Option("--weights", help="auto | tiny | hub id | local dir (env REELSERVE_WEIGHTS).", show_default=False),
 ]
 
 
@@ -54,8 +57,8 @@ def _build_worker(settings: Settings):  # noqa: ANN202 - keeps heavy imports out
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on [env REELSERVE_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env REELSERVE_PORT].")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (env REELSERVE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env REELSERVE_PORT).")] = None,
     data_dir: DataDir = None,
     weights: Weights = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `reelserve worker` elsewhere.")] = False,

@@ -42,7 +42,7 @@ class Server:
         if not answers:
             return httpx.Response(404, json={"error_code": 404001, "error_message": "no such route"})
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
-        if isinstance(answer, Exception):
+        if isinstance(answer, BaseException):
             raise answer
         status, body = answer if isinstance(answer, tuple) else (200, answer)
         if isinstance(body, bytes):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -107,3 +108,22 @@ def test_pro_square_without_sound(server, tmp_path) -> None:
     info = probe_mp4(path)
     assert (info.width, info.height, info.frames, info.has_audio) == (240, 240, 72, False)
     assert result["metadata"]["seed"] == 5
+
+
+def test_reelserve_run_against_the_live_server_writes_a_valid_mp4(server, tmp_path) -> None:
+    base, key = server
+    out = tmp_path / "clip.mp4"
+    env = {**os.environ, "REELSERVE_BASE_URL": base, "REELSERVE_API_KEY": key}
+    ran = subprocess.run(
+        [sys.executable, "-m", "reelserve.cli", "run", STANDARD, "--prompt", "a kite over dunes",
+         "--aspect-ratio", "1:1", "--seed", "5", "--shot", "the kite climbs:3", "--shot", "it dives:3",
+         "-o", str(out), "--poll-interval", "0.2", "--timeout", "120"],
+        capture_output=True, text=True, env=env, timeout=180,
+    )
+    assert ran.returncode == 0, ran.stderr
+    info = probe_mp4(out)
+    assert (info.frames, info.width, info.height, info.audio_seconds) == (144, 192, 192, 6.0)
+    request_id = re.search(r"request (\S+) submitted", ran.stderr).group(1)
+    status = subprocess.run([sys.executable, "-m", "reelserve.cli", "status", request_id, "--json"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert json.loads(status.stdout) == {"request_id": request_id, "status": "completed"}

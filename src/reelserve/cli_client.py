@@ -1,0 +1,268 @@
+"""Client commands on the `reelserve` entry point: run, submit, status, result, cancel.
+
+They work against reelserve or any RunComfy-compatible server (`--base-url`, REELSERVE_BASE_URL).
+Exit codes (docs/client.md): 0 ok, 1 server or network error, 2 usage, 3 authentication,
+4 rejected input or unknown id, 5 the request failed or was cancelled, 6 timed out waiting (the
+request id is printed: it may still finish), 130 interrupted (a queued request is cancelled, a
+running one is left running and its id printed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from reelserve.client import (
+    AuthenticationError, Client, InProgress, NotFoundError, PayloadTooLargeError, Queued, ReelserveClientError,
+    RequestCancelledError, RequestFailedError, RequestTimeoutError, Result, Status, ValidationError,
+)
+
+EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_REJECTED, EXIT_FAILED, EXIT_TIMEOUT, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 6, 130
+
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="Server URL (env REELSERVE_BASE_URL).", show_default=False)]
+ApiKey = Annotated[str | None, typer.Option("--api-key", help="API key (env REELSERVE_API_KEY).", show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+RequestId = Annotated[str, typer.Argument(help="A request id, as `submit` printed it.")]
+
+
+def _client(base_url: str | None, api_key: str | None) -> Client:
+    return Client(base_url, api_key)
+
+
+# --- building the input ------------------------------------------------------------------------
+
+
+def build_input(*, input_file: Path | None, prompt: str | None, duration: int | None, aspect_ratio: str | None,
+                cfg_scale: float | None, negative_prompt: str | None, sound: bool | None, seed: int | None,
+                shot_type: str | None, shots: list[str]) -> dict[str, Any]:
+    """The request body: a file sent as is, or the flags given (unset flags take the server's defaults)."""
+    flags = {"prompt": prompt, "duration": duration, "aspect_ratio": aspect_ratio, "cfg_scale": cfg_scale,
+             "negative_prompt": negative_prompt, "sound": sound, "seed": seed, "shot_type": shot_type}
+    given = {k: v for k, v in flags.items() if v is not None}
+    if input_file is not None:
+        if given or shots:
+            _usage("--input sends the file as it is; leave out the other input flags")
+        return _read_input(input_file)
+    if prompt is None:
+        _usage("--prompt is required (or --input FILE.json)")
+    if shots:
+        given["multi_prompt"] = [_parse_shot(s) for s in shots]
+        given.setdefault("duration", sum(item["duration"] for item in given["multi_prompt"]))
+    return given
+
+
+def _parse_shot(text: str) -> dict[str, Any]:
+    prompt, sep, seconds = text.rpartition(":")
+    if not sep or not prompt.strip() or not seconds.strip().isdigit():
+        _usage(f"--shot {text!r}: write it as \"PROMPT:SECONDS\", e.g. --shot \"a door opens:3\"")
+    return {"prompt": prompt.strip(), "duration": int(seconds)}
+
+
+def _read_input(path: Path) -> dict[str, Any]:
+    try:
+        body = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        _usage(f"--input {path}: {exc}")
+    if not isinstance(body, dict):
+        _usage(f"--input {path}: the file must hold one JSON object")
+    return body
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def describe(status: Status) -> str:
+    if isinstance(status, Queued):
+        return "in queue" + (f", position {status.position}" if status.position is not None else "")
+    if isinstance(status, InProgress):
+        return "in progress" + (f", {status.progress:.0f}%" if status.progress is not None else "")
+    return status.state
+
+
+def result_json(result: Result) -> dict[str, Any]:
+    return result.raw or {"request_id": result.request_id, "status": result.status, "video": result.video_url}
+
+
+def _emit(as_json: bool, data: Any, text: str) -> None:
+    typer.echo(json.dumps(data) if as_json else text)
+
+
+def _usage(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+@contextmanager
+def exit_codes() -> Iterator[None]:
+    """Turn SDK errors into a message on stderr and the documented exit code."""
+    try:
+        yield
+    except RequestTimeoutError as exc:
+        _fail(EXIT_TIMEOUT, str(exc))
+    except (RequestFailedError, RequestCancelledError) as exc:
+        _fail(EXIT_FAILED, str(exc))
+    except AuthenticationError as exc:
+        _fail(EXIT_AUTH, f"{exc.message} (check --api-key or REELSERVE_API_KEY)")
+    except (ValidationError, PayloadTooLargeError, NotFoundError) as exc:
+        _fail(EXIT_REJECTED, str(exc))
+    except ReelserveClientError as exc:
+        _fail(EXIT_ERROR, str(exc))
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+class Display:
+    """Queue position, then a percent bar, on stderr. Plain lines when stderr is not a terminal."""
+
+    def __init__(self, request_id: str, enabled: bool) -> None:
+        self.request_id = request_id
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+        self._last_state: str | None = None
+
+    def __enter__(self) -> Display:
+        if self.enabled and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                      TaskProgressColumn(), TimeElapsedColumn(), console=Console(stderr=True),
+                                      transient=True)
+            self._progress.__enter__()
+            self._task = self._progress.add_task(self.request_id, total=100)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(None, None, None)
+
+    def update(self, status: Status) -> None:
+        if not self.enabled:
+            return
+        if self._progress is not None:
+            completed = status.progress if isinstance(status, InProgress) and status.progress is not None else None
+            self._progress.update(self._task, description=f"{self.request_id}: {describe(status)}",
+                                  completed=100 if status.state == "completed" else completed)
+        elif status.state != self._last_state or isinstance(status, Queued):
+            typer.echo(f"{self.request_id}: {describe(status)}", err=True)
+        self._last_state = status.state
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+InputFile = Annotated[Path | None, typer.Option("--input", help="A JSON file sent as the body, as is.")]
+Prompt = Annotated[str | None, typer.Option("--prompt", "-p", help="What to generate.")]
+Duration = Annotated[int | None, typer.Option("--duration", help="Seconds, 3-15 (default 5).")]
+Aspect = Annotated[str | None, typer.Option("--aspect-ratio", help="16:9, 9:16 or 1:1.")]
+Cfg = Annotated[float | None, typer.Option("--cfg-scale", help="0-1; 0.5 is the model's tuned default.")]
+Negative = Annotated[str | None, typer.Option("--negative-prompt", help="What to avoid.")]
+Sound = Annotated[bool | None, typer.Option("--sound/--no-sound", help="Generate audio (default: on).",
+                                            show_default=False)]
+Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same video.")]
+ShotType = Annotated[str | None, typer.Option("--shot-type", help="intelligent or customize.")]
+Shots = Annotated[list[str] | None, typer.Option("--shot", help="\"PROMPT:SECONDS\"; repeat for each shot.")]
+
+
+def run(
+    model_id: Annotated[str, typer.Argument(help="e.g. kling/kling-3.0/standard/text-to-video")],
+    prompt: Prompt = None, duration: Duration = None, aspect_ratio: Aspect = None, cfg_scale: Cfg = None,
+    negative_prompt: Negative = None, sound: Sound = None, seed: Seed = None, shot_type: ShotType = None,
+    shot: Shots = None, input_file: InputFile = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Save the MP4 here.")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", help="Give up waiting after this many seconds.")] = None,
+    poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between status checks.")] = 1.0,
+    base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False,
+) -> None:
+    """Submit, show queue position then progress, and save the video. Ctrl-C cancels a queued request or
+    leaves a running one running (its id is printed)."""
+    body = build_input(input_file=input_file, prompt=prompt, duration=duration, aspect_ratio=aspect_ratio,
+                       cfg_scale=cfg_scale, negative_prompt=negative_prompt, sound=sound, seed=seed,
+                       shot_type=shot_type, shots=shot or [])
+    with exit_codes(), _client(base_url, api_key) as client:
+        handle = client.submit(model_id, body)
+        typer.echo(f"request {handle.request_id} submitted", err=True)
+        try:
+            with Display(handle.request_id, enabled=not as_json) as display:
+                result = handle.wait(timeout=timeout, poll_interval=poll_interval, on_update=display.update)
+        except KeyboardInterrupt:
+            _interrupted(handle)
+        if output is not None:
+            handle.download(output, result=result)
+        text = f"{handle.request_id}: saved {output}" if output else f"{handle.request_id}: {result.video_url}"
+        _emit(as_json, result_json(result), text)
+
+
+def _interrupted(handle: Any) -> NoReturn:
+    status = handle.status()
+    if isinstance(status, Queued) and handle.cancel():
+        _fail(EXIT_INTERRUPTED, f"interrupted: request {handle.request_id} was queued and is now cancelled")
+    _fail(EXIT_INTERRUPTED, f"interrupted: request {handle.request_id} is {describe(status)} and keeps running; "
+                            f"follow it with `reelserve status {handle.request_id}`")
+
+
+def submit(
+    model_id: Annotated[str, typer.Argument(help="e.g. kling/kling-3.0/standard/text-to-video")],
+    prompt: Prompt = None, duration: Duration = None, aspect_ratio: Aspect = None, cfg_scale: Cfg = None,
+    negative_prompt: Negative = None, sound: Sound = None, seed: Seed = None, shot_type: ShotType = None,
+    shot: Shots = None, input_file: InputFile = None,
+    base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False,
+) -> None:
+    """Queue a request and print its id."""
+    body = build_input(input_file=input_file, prompt=prompt, duration=duration, aspect_ratio=aspect_ratio,
+                       cfg_scale=cfg_scale, negative_prompt=negative_prompt, sound=sound, seed=seed,
+                       shot_type=shot_type, shots=shot or [])
+    with exit_codes(), _client(base_url, api_key) as client:
+        handle = client.submit(model_id, body)
+        _emit(as_json, {"request_id": handle.request_id}, handle.request_id)
+
+
+def status(request_id: RequestId, base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False) -> None:
+    """Print a request's status: queue position while queued, progress while running."""
+    with exit_codes(), _client(base_url, api_key) as client:
+        current = client.handle(request_id).status()
+        data = {"request_id": current.request_id, "status": current.state}
+        if isinstance(current, Queued):
+            data["queue_position"] = current.position
+        if isinstance(current, InProgress):
+            data["progress"] = current.progress
+        _emit(as_json, data, f"{current.request_id}: {describe(current)}")
+
+
+def result(
+    request_id: RequestId,
+    download: Annotated[Path | None, typer.Option("--download", help="Save the MP4 here.")] = None,
+    base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False,
+) -> None:
+    """Print a request's result (the video URL once completed); --download saves the MP4."""
+    with exit_codes(), _client(base_url, api_key) as client:
+        handle = client.handle(request_id)
+        found = handle.result()
+        if found.status == "failed" and found.error is not None:
+            raise RequestFailedError(request_id, found.error.code or "failed", found.error.message or "")
+        if download is not None:
+            handle.download(download, result=found)
+        text = f"{request_id}: {found.status}" + (f" {found.video_url}" if found.video_url else "")
+        _emit(as_json, result_json(found), text + (f" (saved {download})" if download else ""))
+
+
+def cancel(request_id: RequestId, base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False) -> None:
+    """Cancel a queued request. A running or finished one can't be cancelled (exit 5 says so)."""
+    with exit_codes(), _client(base_url, api_key) as client:
+        cancelled = client.handle(request_id).cancel()
+        _emit(as_json, {"request_id": request_id, "cancelled": cancelled},
+              f"{request_id}: {'cancelled' if cancelled else 'not cancellable: it is running or finished'}")
+    if not cancelled:
+        raise typer.Exit(EXIT_FAILED)
+
+
+COMMANDS = (run, submit, status, result, cancel)

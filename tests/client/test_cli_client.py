@@ -1,0 +1,138 @@
+"""`reelserve run/submit/status/result/cancel` through typer's runner, against httpx.MockTransport."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from reelserve import cli_client
+from reelserve.cli import app
+from reelserve.client import Client, RetryPolicy
+from tests.client.test_client import (
+    BASE, CANCEL, MODEL, RESULT, RID, STATUS, SUBMIT, SUBMITTED, Server, result, status,
+)
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def server(monkeypatch) -> Server:
+    server = Server()
+    monkeypatch.setattr(cli_client, "_client", lambda base_url, api_key: Client(
+        base_url or BASE, api_key or "rs_key", transport=httpx.MockTransport(server),
+        retry=RetryPolicy(base_delay=0)))
+    return server
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def sent_body(server: Server) -> dict:
+    return json.loads(next(r for r in server.seen if r.method == "POST").content)
+
+
+def test_run_shows_progress_and_saves_the_video(server, tmp_path) -> None:
+    server.on("POST", SUBMIT, SUBMITTED).on(
+        "GET", STATUS, status("in_queue", queue_position=1), status("in_progress", progress=50), status("completed"),
+    ).on("GET", RESULT, result()).on("GET", f"/media/{RID}/video.mp4", (200, b"MP4"))
+    out = tmp_path / "out.mp4"
+    ran = invoke("run", MODEL, "--prompt", "a fox", "--duration", "5", "--aspect-ratio", "9:16", "--cfg-scale", "0.7",
+                 "--negative-prompt", "blur", "--no-sound", "--seed", "7", "-o", str(out), "--poll-interval", "0")
+    assert ran.exit_code == 0, ran.output
+    assert out.read_bytes() == b"MP4" and f"{RID}: saved {out}" in ran.stdout
+    assert sent_body(server) == {"prompt": "a fox", "duration": 5, "aspect_ratio": "9:16", "cfg_scale": 0.7,
+                                 "negative_prompt": "blur", "sound": False, "seed": 7}
+    # Not a terminal here, so the display is plain lines: queue position, then progress.
+    assert "in queue, position 1" in ran.stderr and "in progress, 50%" in ran.stderr
+
+
+def test_shots_become_multi_prompt_with_their_total_duration(server) -> None:
+    server.on("POST", SUBMIT, SUBMITTED)
+    ran = invoke("submit", MODEL, "--prompt", "a harbor", "--shot", "boats: at dawn:3", "--shot", "gulls:4")
+    assert ran.exit_code == 0 and ran.stdout.strip() == RID
+    assert sent_body(server) == {"prompt": "a harbor", "duration": 7, "multi_prompt": [
+        {"prompt": "boats: at dawn", "duration": 3}, {"prompt": "gulls", "duration": 4}]}
+
+
+def test_input_file_is_sent_as_is(server, tmp_path) -> None:
+    server.on("POST", SUBMIT, SUBMITTED)
+    body = {"prompt": "x", "future_field": [1, 2]}
+    (tmp_path / "in.json").write_text(json.dumps(body))
+    ran = invoke("submit", MODEL, "--input", str(tmp_path / "in.json"), "--json")
+    assert ran.exit_code == 0 and json.loads(ran.stdout) == {"request_id": RID}
+    assert sent_body(server) == body
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--prompt", "x", "--shot", "no seconds"], "PROMPT:SECONDS"),
+    ([], "--prompt is required"),
+    (["--input", "missing.json"], "missing.json"),
+])
+def test_usage_errors_exit_2(server, args, message) -> None:
+    ran = invoke("submit", MODEL, *args)
+    assert ran.exit_code == 2 and message in ran.stderr and not server.seen
+
+
+@pytest.mark.parametrize("answer,code,message", [
+    ((401, {"error_code": 401001, "error_message": "invalid API key"}), 3, "REELSERVE_API_KEY"),
+    ((422, {"error_code": 422001, "error_message": "duration must be 3-15",
+            "detail": [{"loc": ["body", "duration"], "msg": "must be 3-15"}]}), 4, "duration"),
+    ((404, {"error_code": 400001, "error_message": "unknown model"}), 4, "unknown model"),
+    ((500, {"error_code": 500001, "error_message": "internal"}), 1, "internal"),
+])
+def test_errors_exit_with_their_documented_code(server, answer, code, message) -> None:
+    server.on("POST", SUBMIT, answer)
+    ran = invoke("run", MODEL, "--prompt", "x")
+    assert ran.exit_code == code and message in ran.stderr
+
+
+def test_a_failed_request_exits_5_with_the_servers_reason(server) -> None:
+    server.on("POST", SUBMIT, SUBMITTED).on("GET", STATUS, status("failed", error={"code": "out_of_memory",
+                                                                                  "message": "too big"}))
+    ran = invoke("run", MODEL, "--prompt", "x", "--poll-interval", "0")
+    assert ran.exit_code == 5 and "out_of_memory" in ran.stderr and "too big" in ran.stderr
+
+
+def test_a_timeout_exits_6_and_prints_the_id_to_resume_with(server) -> None:
+    server.on("POST", SUBMIT, SUBMITTED).on("GET", STATUS, status("in_progress", progress=5))
+    ran = invoke("run", MODEL, "--prompt", "x", "--timeout", "0.05", "--poll-interval", "0.01")
+    assert ran.exit_code == 6 and RID in ran.stderr and server.calls(CANCEL) == 0
+
+
+def test_ctrl_c_cancels_a_queued_request(server) -> None:
+    server.on("POST", SUBMIT, SUBMITTED).on("GET", STATUS, KeyboardInterrupt(), status("in_queue", queue_position=3))
+    server.on("POST", CANCEL, {"request_id": RID, "status": "cancelled", "outcome": "cancelled"})
+    ran = invoke("run", MODEL, "--prompt", "x")
+    assert ran.exit_code == 130 and "now cancelled" in ran.stderr and server.calls(CANCEL) == 1
+
+
+def test_ctrl_c_detaches_from_a_running_request(server) -> None:
+    server.on("POST", SUBMIT, SUBMITTED).on("GET", STATUS, KeyboardInterrupt(), status("in_progress", progress=30))
+    ran = invoke("run", MODEL, "--prompt", "x")
+    assert ran.exit_code == 130 and f"reelserve status {RID}" in ran.stderr and server.calls(CANCEL) == 0
+
+
+def test_status_result_and_cancel(server, tmp_path) -> None:
+    server.on("GET", STATUS, status("in_queue", queue_position=2))
+    assert invoke("status", RID).stdout.strip() == f"{RID}: in queue, position 2"
+    assert json.loads(invoke("status", RID, "--json").stdout) == {"request_id": RID, "status": "in_queue",
+                                                                  "queue_position": 2}
+    server.on("GET", RESULT, result()).on("GET", f"/media/{RID}/video.mp4", (200, b"V"))
+    fetched = invoke("result", RID, "--download", str(tmp_path / "v.mp4"), "--json")
+    assert fetched.exit_code == 0 and json.loads(fetched.stdout)["output"]["video"].endswith("sig=x")
+    assert (tmp_path / "v.mp4").read_bytes() == b"V"
+    server.on("POST", CANCEL, {"request_id": RID, "status": "in_progress", "outcome": "not_cancellable"})
+    refused = invoke("cancel", RID)
+    assert refused.exit_code == 5 and "not cancellable" in refused.stdout
+    server.on("POST", CANCEL, {"request_id": RID, "status": "cancelled", "outcome": "cancelled"})
+    assert invoke("cancel", RID).stdout.strip() == f"{RID}: cancelled"
+
+
+def test_unknown_request_id_exits_4(server) -> None:
+    server.on("GET", "/v1/requests/nope/status", (404, {"error_code": 404001, "error_message": "request not found"}))
+    ran = invoke("status", "nope")
+    assert ran.exit_code == 4 and "request not found" in ran.stderr
