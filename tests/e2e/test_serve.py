@@ -127,3 +127,20 @@ def test_reelserve_run_against_the_live_server_writes_a_valid_mp4(server, tmp_pa
     status = subprocess.run([sys.executable, "-m", "reelserve.cli", "status", request_id, "--json"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert json.loads(status.stdout) == {"request_id": request_id, "status": "completed"}
+
+
+def python_snippets(doc: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
+
+
+@pytest.mark.parametrize("doc,index", [("docs/client.md", i) for i in range(4)] + [("README.md", 0)])
+def test_every_python_snippet_in_the_docs_runs(server, tmp_path, doc, index) -> None:
+    base, key = server
+    snippets = python_snippets(Path(__file__).resolve().parents[2] / doc)
+    assert len(snippets) == (4 if doc == "docs/client.md" else 1)  # a new snippet needs a row above
+    env = {**os.environ, "REELSERVE_BASE_URL": base, "REELSERVE_API_KEY": key}
+    ran = subprocess.run([sys.executable, "-c", snippets[index]], cwd=tmp_path, capture_output=True, text=True,
+                         env=env, timeout=240)
+    assert ran.returncode == 0, ran.stderr
+    videos = list(tmp_path.glob("*.mp4"))
+    assert all(probe_mp4(v).frames == 72 for v in videos)
