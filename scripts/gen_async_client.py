@@ -14,17 +14,17 @@ CLIENT = Path(__file__).resolve().parents[1] / "src" / "reelserve" / "client"
 
 def generate(s: str) -> str:
     R = [
-     ('"""The blocking client: `Client` and the `RequestHandle` it gives back.', '"""The asyncio client: `AsyncClient` and the `AsyncRequestHandle` it gives back.'),
-     ("_async.py is generated from this file by scripts/gen_async_client.py (a test keeps them in step):\nedit this one, then run the script.",
-      "GENERATED from _sync.py by scripts/gen_async_client.py: do not edit; edit _sync.py and run the script."),
-     ("import time\n", "import asyncio\n"),
-     ("class Client(ClientBase):", "class AsyncClient(ClientBase):"),
-     ('"""`Client(base_url, api_key)`', '"""`AsyncClient(base_url, api_key)`'),
-     ("httpx.BaseTransport", "httpx.AsyncBaseTransport"),
-     ("httpx.Client(", "httpx.AsyncClient("),
-     ("    def close(self) -> None:\n        self._http.close()", "    async def aclose(self) -> None:\n        await self._http.aclose()"),
-     ("    def __enter__(self) -> Client:\n        return self\n\n    def __exit__(self, *exc: object) -> None:\n        self.close()",
-      "    async def __aenter__(self) -> AsyncClient:\n        return self\n\n    async def __aexit__(self, *exc: object) -> None:\n        await self.aclose()"),
+        ('"""The blocking client: `Client` and the `RequestHandle` it gives back.', '"""The asyncio client: `AsyncClient` and the `AsyncRequestHandle` it gives back.'),
+        ("_async.py is generated from this file by scripts/gen_async_client.py (a test keeps them in step):\nedit this one, then run the script.",
+         "GENERATED from _sync.py by scripts/gen_async_client.py: do not edit; edit _sync.py and run the script."),
+        ("import time\n", "import asyncio\n"),
+        ("class Client(ClientBase):", "class AsyncClient(ClientBase):"),
+        ('"""`Client(base_url, api_key)`', '"""`AsyncClient(base_url, api_key)`'),
+        ("httpx.BaseTransport", "httpx.AsyncBaseTransport"),
+        ("httpx.Client(", "httpx.AsyncClient("),
+        ("    def close(self) -> None:\n        self._http.close()", "    async def aclose(self) -> None:\n        await self._http.aclose()"),
+        ("    def __enter__(self) -> Client:\n        return self\n\n    def __exit__(self, *exc: object) -> None:\n        self.close()",
+         "    async def __aenter__(self) -> AsyncClient:\n        return self\n\n    async def __aexit__(self, *exc: object) -> None:\n        await self.aclose()"),
     ]
     for a, b in R:
         assert a in s, a
@@ -32,16 +32,16 @@ def generate(s: str) -> str:
     for name in ["submit", "run", "_send", "_json", "_download", "status", "result", "cancel", "wait", "download"]:
         s = s.replace(f"    def {name}(", f"    async def {name}(")
     R2 = [
-     ("-> RequestHandle:", "-> AsyncRequestHandle:"), ("return RequestHandle(", "return AsyncRequestHandle("),
-     ("class RequestHandle:", "class AsyncRequestHandle:"), ("client: Client,", "client: AsyncClient,"),
-     ('f"RequestHandle(', 'f"AsyncRequestHandle('), ("time.sleep(", "await asyncio.sleep("),
-     ("self._http.request(", "await self._http.request("), ("self.client._json(", "await self.client._json("),
-     ("= self._json(", "= await self._json("), ("self._body(self._send(", "self._body(await self._send("),
-     ("handle.wait(", "await handle.wait("), ("handle.download(", "await handle.download("),
-     ("= self.submit(model_id", "= await self.submit(model_id"), ("waiter.seen(self.status())", "waiter.seen(await self.status())"),
-     ("return self.result()", "return await self.result()"), ("result or self.result()", "result or await self.result()"),
-     ("self.client._download(", "await self.client._download("), ("with self._http.stream(", "async with self._http.stream("),
-     ("for chunk in response.iter_bytes():", "async for chunk in response.aiter_bytes():"), ("response.read()", "await response.aread()"),
+        ("-> RequestHandle:", "-> AsyncRequestHandle:"), ("return RequestHandle(", "return AsyncRequestHandle("),
+        ("class RequestHandle:", "class AsyncRequestHandle:"), ("client: Client,", "client: AsyncClient,"),
+        ('f"RequestHandle(', 'f"AsyncRequestHandle('), ("time.sleep(", "await asyncio.sleep("),
+        ("self._http.request(", "await self._http.request("), ("self.client._json(", "await self.client._json("),
+        ("= self._json(", "= await self._json("), ("self._body(self._send(", "self._body(await self._send("),
+        ("handle.wait(", "await handle.wait("), ("handle.download(", "await handle.download("),
+        ("= self.submit(model_id", "= await self.submit(model_id"), ("waiter.seen(self.status())", "waiter.seen(await self.status())"),
+        ("return self.result()", "return await self.result()"), ("result or self.result()", "result or await self.result()"),
+        ("self.client._download(", "await self.client._download("), ("with self._http.stream(", "async with self._http.stream("),
+        ("for chunk in response.iter_bytes():", "async for chunk in response.aiter_bytes():"), ("response.read()", "await response.aread()"),
     ]
     for a, b in R2:
         assert a in s, a
