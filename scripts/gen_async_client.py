@@ -29,14 +29,17 @@ def generate(s: str) -> str:
     for a, b in R:
         assert a in s, a
         s = s.replace(a, b)
-    for name in ["submit", "run", "_send", "_json", "_download", "status", "result", "cancel", "wait", "download"]:
+    for name in ["submit", "run", "_send", "_json", "_with_retries", "_download", "_fetch_to", "status", "result",
+                 "cancel", "wait", "download"]:
         s = s.replace(f"    def {name}(", f"    async def {name}(")
     R2 = [
         ("-> RequestHandle:", "-> AsyncRequestHandle:"), ("return RequestHandle(", "return AsyncRequestHandle("),
         ("class RequestHandle:", "class AsyncRequestHandle:"), ("client: Client,", "client: AsyncClient,"),
         ('f"RequestHandle(', 'f"AsyncRequestHandle('), ("time.sleep(", "await asyncio.sleep("),
-        ("self._http.request(", "await self._http.request("), ("self.client._json(", "await self.client._json("),
+        ("response = attempt_once(", "response = await attempt_once("), ("self.client._json(", "await self.client._json("),
         ("= self._json(", "= await self._json("), ("self._body(self._send(", "self._body(await self._send("),
+        ("return self._with_retries(", "return await self._with_retries("),
+        ("response = self._with_retries(", "response = await self._with_retries("),
         ("handle.wait(", "await handle.wait("), ("handle.download(", "await handle.download("),
         ("= self.submit(model_id", "= await self.submit(model_id"), ("waiter.seen(self.status())", "waiter.seen(await self.status())"),
         ("return self.result()", "return await self.result()"), ("result or self.result()", "result or await self.result()"),

@@ -189,6 +189,17 @@ def test_download_streams_the_video_without_the_key(connect, tmp_path: Path) -> 
     assert media.url.params["sig"] == "x" and "authorization" not in media.headers
 
 
+def test_download_retries_a_failing_media_server(connect, tmp_path: Path) -> None:
+    server = Server().on("GET", RESULT, result()).on("GET", f"/media/{RID}/video.mp4", (503, b"busy"),
+                                                     httpx.ReadError("reset"), (200, b"MP4DATA"))
+    assert connect(server).handle(RID).download(tmp_path / "out.mp4").read_bytes() == b"MP4DATA"
+    assert server.calls(f"/media/{RID}/video.mp4") == 3
+    gone = Server().on("GET", RESULT, result()).on("GET", f"/media/{RID}/video.mp4", (403, b"expired"))
+    with pytest.raises(ReelserveClientError, match="expired"):
+        connect(gone).handle(RID).download(tmp_path / "gone.mp4")
+    assert not (tmp_path / "gone.mp4").exists()
+
+
 def test_download_before_completion_says_so(connect, tmp_path: Path) -> None:
     with pytest.raises(ReelserveClientError, match="no video yet"):
         connect(Server().on("GET", RESULT, result("in_queue"))).handle(RID).download(tmp_path / "x.mp4")

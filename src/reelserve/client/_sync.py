@@ -59,10 +59,18 @@ class Client(ClientBase):
     # --- sending -----------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        return self._with_retries(url, idempotent, self._http.request, method, url, **kwargs)
+
+    def _json(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> dict[str, Any]:
+        return self._body(self._send(method, url, idempotent=idempotent, **kwargs))
+
+    def _with_retries(self, url: str, idempotent: bool, attempt_once: Any, *args: Any,
+                      **kwargs: Any) -> httpx.Response:
+        """`attempt_once(*args, **kwargs)` until it gives a response not worth retrying (see `_retry_delay`)."""
         attempt = 0
         while True:
             try:
-                response = self._http.request(method, url, **kwargs)
+                response = attempt_once(*args, **kwargs)
             except httpx.TransportError as exc:
                 delay = self._retry_delay(attempt, idempotent=idempotent, exc=exc)
                 if delay is None:
@@ -74,32 +82,23 @@ class Client(ClientBase):
             time.sleep(delay)
             attempt += 1
 
-    def _json(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> dict[str, Any]:
-        return self._body(self._send(method, url, idempotent=idempotent, **kwargs))
-
     def _download(self, url: str, path: Path) -> None:
-        # No Authorization header: the link is signed, and presigned S3 URLs reject extra auth.
         partial = path.with_name(path.name + ".part")
-        attempt = 0
-        while True:
-            try:
-                with self._http.stream("GET", url) as response:
-                    if response.is_success:
-                        with open(partial, "wb") as out:
-                            for chunk in response.iter_bytes():
-                                out.write(chunk)
-                        os.replace(partial, path)
-                        return
-                    response.read()
-                    delay = self._retry_delay(attempt, idempotent=True, response=response)
-                    if delay is None:
-                        raise error_from_response(response)
-            except httpx.TransportError as exc:
-                delay = self._retry_delay(attempt, idempotent=True, exc=exc)
-                if delay is None:
-                    raise self._transport_error(exc, url) from exc
-            time.sleep(delay)
-            attempt += 1
+        response = self._with_retries(url, True, self._fetch_to, url, partial)
+        if not response.is_success:
+            raise error_from_response(response)
+        os.replace(partial, path)
+
+    def _fetch_to(self, url: str, partial: Path) -> httpx.Response:
+        # No Authorization header: the link is signed, and presigned S3 URLs reject extra auth.
+        with self._http.stream("GET", url) as response:
+            if response.is_success:
+                with open(partial, "wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+            else:
+                response.read()
+        return response
 
 
 class RequestHandle:
