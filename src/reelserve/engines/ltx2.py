@@ -256,21 +256,14 @@ class Ltx2Engine:
         distilled = spec.recipe.distilled
         self._use_lora(distilled)
         self.pipe.scheduler = self.fixed_scheduler if distilled else self.scheduler
-        return self.pipe(
-            **text,
-            **_GUIDANCE_OFF,
+        return self._denoise(
+            spec, plan, text, generator, output_type, progress.step_callback(1.0),
             width=width,
             height=height,
-            num_frames=plan.render_frames,
-            frame_rate=float(spec.recipe.fps),
             num_inference_steps=plan.steps,
             sigmas=list(DISTILLED_SIGMA_VALUES) if distilled else None,
             guidance_scale=plan.guidance_scale,
             audio_guidance_scale=plan.audio_guidance_scale,
-            generator=generator,
-            max_sequence_length=self.max_sequence_length,
-            output_type=output_type,
-            callback_on_step_end=progress.step_callback(1.0),
         )
 
     def _stage2(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], latents: Any, audio_latents: Any,
@@ -280,24 +273,32 @@ class Ltx2Engine:
         self.pipe.scheduler = self.fixed_scheduler
         sigmas = list(STAGE_2_DISTILLED_SIGMA_VALUES[-plan.refine_steps:])
         positive = {k: v for k, v in text.items() if not k.startswith("negative")}
-        return self.pipe(
-            **positive,
-            **_GUIDANCE_OFF,
+        return self._denoise(
+            spec, plan, positive, generator, output_type, progress.step_callback(float(UPSAMPLE**2)),
             latents=latents,
             audio_latents=audio_latents,
             width=plan.render_width,
             height=plan.render_height,
-            num_frames=plan.render_frames,
-            frame_rate=float(spec.recipe.fps),
             num_inference_steps=len(sigmas),
             noise_scale=sigmas[0],
             sigmas=sigmas,
             guidance_scale=1.0,
             audio_guidance_scale=1.0,
+        )
+
+    def _denoise(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], generator: Any, output_type: str,
+                 on_step: Callable[..., dict[str, Any]], **stage: Any) -> Any:
+        """One pipeline pass: what every stage passes alike, plus the stage's own size, schedule and guidance."""
+        return self.pipe(
+            **text,
+            **_GUIDANCE_OFF,
+            **stage,
+            num_frames=plan.render_frames,
+            frame_rate=float(spec.recipe.fps),
             generator=generator,
             max_sequence_length=self.max_sequence_length,
             output_type=output_type,
-            callback_on_step_end=progress.step_callback(float(UPSAMPLE**2)),
+            callback_on_step_end=on_step,
         )
 
     def _use_lora(self, on: bool) -> None:
