@@ -43,15 +43,19 @@ def _build_worker(settings: Settings):  # noqa: ANN202 - keeps heavy imports out
     from reelserve.engines import load_engine
     from reelserve.storage import open_storage
     from reelserve.store import open_store
-    from reelserve.worker import Worker
+    from reelserve.worker import Janitor, Worker
 
+    store, storage = open_store(settings), open_storage(settings)
+    janitor = Janitor(store, storage, retention_seconds=settings.retention_seconds,
+                      reap_every=min(5.0, settings.lease_seconds / 2))
     return Worker(
-        open_store(settings),
-        open_storage(settings),
+        store,
+        storage,
         lambda: load_engine(settings),
         lease_seconds=settings.lease_seconds,
         poll_seconds=settings.worker_poll_seconds,
         scratch_dir=settings.data_dir / "tmp",
+        janitor=janitor,
     )
 
 
@@ -78,23 +82,22 @@ def serve(
                                            host=settings.host, port=settings.port, log_level="info"))
     stop = threading.Event()
     failed = threading.Event()
-    worker_thread = None
-    if settings.run_worker:
-        worker_thread = threading.Thread(target=_run_worker_thread, args=(settings, stop, failed, server),
-                                         name="worker", daemon=True)
-        worker_thread.start()
+    worker = _build_worker(settings) if settings.run_worker else None
+    if worker is not None:
+        threading.Thread(target=_run_worker_thread, args=(worker, stop, failed, server), name="worker",
+                         daemon=True).start()
     log.info("serving on %s (data dir %s)", settings.base_url, settings.data_dir.resolve())
-    server.run()
+    server.run()  # returns after SIGTERM/SIGINT, once in-flight HTTP requests are answered
     stop.set()
-    if worker_thread is not None:
-        worker_thread.join(timeout=30)
+    if worker is not None:
+        worker.drain(settings.shutdown_grace_seconds)
     if failed.is_set():
         raise typer.Exit(1)
 
 
-def _run_worker_thread(settings: Settings, stop: threading.Event, failed: threading.Event, server: Any) -> None:
+def _run_worker_thread(worker: Any, stop: threading.Event, failed: threading.Event, server: Any) -> None:
     try:
-        _build_worker(settings).run(stop)
+        worker.run(stop)
     except Exception:
         # A server whose worker cannot load its engine would queue requests forever: stop it loudly.
         log.critical("the in-process worker failed; stopping the server", exc_info=True)
@@ -112,13 +115,34 @@ def _ensure_first_key(store: Any) -> None:
 
 @app.command()
 def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
-    """Run a worker process: claim queued requests from the shared store and generate them."""
+    """Run a worker process: claim queued requests from the shared store and generate them.
+
+    SIGTERM or SIGINT stops claiming; the current request gets the shutdown grace period to finish,
+    then goes back to the queue for another worker, and the process exits 0.
+    """
     _setup_logging()
     settings = _settings(data_dir=data_dir, weights=weights)
-    stop = threading.Event()
+    stop, failed = threading.Event(), threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    _build_worker(settings).run(stop)
+    built = _build_worker(settings)
+    # The loop runs in a thread so this one stays free to handle signals and enforce the grace period.
+    loop = threading.Thread(target=_run_worker_loop, args=(built, stop, failed), name="worker", daemon=True)
+    loop.start()
+    while loop.is_alive() and not stop.wait(0.2):
+        pass
+    if failed.is_set():
+        raise typer.Exit(1)
+    log.info("worker %s: shutting down (grace period %.1f s)", built.id, settings.shutdown_grace_seconds)
+    built.drain(settings.shutdown_grace_seconds)
+
+
+def _run_worker_loop(worker: Any, stop: threading.Event, failed: threading.Event) -> None:
+    try:
+        worker.run(stop)
+    except Exception:
+        log.critical("the worker failed", exc_info=True)
+        failed.set()
 
 
 @app.command()

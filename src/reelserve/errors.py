@@ -12,6 +12,8 @@ from typing import Any
 class ReelserveError(Exception):
     """An unexpected internal error occurred."""
 
+    retry_after: int | None = None  # seconds; sent as Retry-After when set
+
     def __init__(self, message: str | None = None, *, detail: list[dict[str, Any]] | None = None) -> None:
         self.message = message or (self.__doc__ or "").strip()
         self.detail = detail or []
@@ -33,8 +35,24 @@ class RequestNotFoundError(ReelserveError):
     """Request not found: check the request_id (it may be mistyped, expired, or belong to another API key)."""
 
 
+class RequestExpiredError(RequestNotFoundError):
+    """Request expired: finished requests and their videos are deleted after the retention period."""
+
+
 class InvalidInputError(ReelserveError):
     """Invalid input: fix the fields listed in `detail` and submit again."""
+
+
+class IdempotencyKeyReusedError(InvalidInputError):
+    """This Idempotency-Key was already used with a different body: use a new key for a new request."""
+
+
+class TooManyRequestsError(ReelserveError):
+    """Too many requests for this API key: wait and retry (see Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
 
 
 class PayloadTooLargeError(ReelserveError):
@@ -43,6 +61,12 @@ class PayloadTooLargeError(ReelserveError):
 
 class MediaLinkError(ReelserveError):
     """This media link is invalid or has expired: fetch the request's result again for a fresh link."""
+
+
+class StoreBusyError(ReelserveError):
+    """The queue database is busy: retry in a moment."""
+
+    retry_after = 1
 
 
 # --- state errors: raised by the store when a transition is not allowed ------------------------

@@ -52,8 +52,19 @@ class Settings(BaseSettings):
     url_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, description="How long a signed output URL stays valid.")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest accepted request body.")
     worker_poll_seconds: float = Field(0.5, gt=0, description="How often an idle worker looks for queued requests.")
-    lease_seconds: float = Field(60.0, gt=0, description="How long a claim is held before it counts as abandoned.")
+    lease_seconds: float = Field(
+        60.0, gt=0, description="How long a claim lasts unless renewed; the worker renews it while generating."
+    )
+    shutdown_grace_seconds: float = Field(
+        30.0, ge=0, description="On SIGTERM/SIGINT, how long a worker may finish its request before handing it back."
+    )
     run_worker: bool = Field(True, description="Run a worker inside `reelserve serve`.")
+    # Reliability limits (docs/reliability.md); 0 turns a limit off.
+    max_active_per_key: int = Field(50, ge=0, description="Requests one API key may have queued or running at once.")
+    submits_per_minute: int = Field(60, ge=0, description="Submits one API key may make in any rolling minute.")
+    retention_seconds: int = Field(
+        7 * 24 * 3600, ge=1, description="How long finished requests and their videos are kept before deletion."
+    )
 
     @property
     def base_url(self) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
-from reelserve.errors import LeaseLostError
-from reelserve.store import JobStore, Status
+from reelserve.errors import IdempotencyKeyReusedError, LeaseLostError, TooManyRequestsError
+from reelserve.store import JobStore, Reaped, Status, SubmitLimits
+from reelserve.store import base as store_base
 
 BODY = {"prompt": "a cat", "duration": 5}
 
@@ -158,3 +160,203 @@ class StoreContract:
         assert claimed["w1"] and claimed["w2"], "both workers should have won some claims"
         print(f"\n200 submits: {len(all_claimed)} claimed (w1 {len(claimed['w1'])}, w2 {len(claimed['w2'])}), "
               f"{len(cancelled)} cancelled before a claim, 0 lost, 0 claimed twice, 0 both cancelled and run")
+
+    # --- leases, the reaper, shutdown release ---------------------------------------------------
+
+    def test_a_lease_is_renewed_only_by_its_holder(self, store: JobStore, owner: str) -> None:
+        job = store.submit(owner, "m", BODY)
+        claimed = store.claim("w1", 1)
+        assert store.renew_lease(job.id, "w1", 300) is True
+        assert store.get(job.id).lease_expires_at > claimed.lease_expires_at
+        assert store.renew_lease(job.id, "w2", 300) is False
+
+    def test_expired_leases_go_back_to_the_queue_at_its_front(self, store: JobStore, owner: str) -> None:
+        stalled, waiting = store.submit(owner, "m", BODY), store.submit(owner, "m", BODY)
+        store.claim("w1", 0.01)
+        time.sleep(0.05)
+        assert store.reap_expired_leases() == Reaped(requeued=[stalled.id])
+        back = store.get(stalled.id)
+        assert (back.status, back.lease_owner, back.progress, back.attempts) == (Status.IN_QUEUE, None, None, 1)
+        assert store.queue_position(back) == 0 and store.queue_position(waiting) == 1
+        assert store.claim("w2", 30).id == stalled.id
+
+    def test_a_live_lease_is_not_reaped(self, store: JobStore, owner: str) -> None:
+        job = store.submit(owner, "m", BODY)
+        store.claim("w1", 30)
+        assert store.reap_expired_leases() == Reaped()
+        assert store.get(job.id).lease_owner == "w1"
+
+    def test_a_zombie_cannot_renew_or_complete_after_takeover(self, store: JobStore, owner: str) -> None:
+        job = store.submit(owner, "m", BODY)
+        store.claim("zombie", 0.01)
+        time.sleep(0.05)
+        store.reap_expired_leases()
+        store.claim("w2", 30)
+        assert store.renew_lease(job.id, "zombie", 30) is False
+        with pytest.raises(LeaseLostError):
+            store.complete(job.id, "zombie", "zombie/video.mp4", {})
+        store.complete(job.id, "w2", "w2/video.mp4", {})
+        assert store.get(job.id).output_key == "w2/video.mp4"
+
+    def test_third_interruption_fails_the_job_as_interrupted(self, store: JobStore, owner: str) -> None:
+        job = store.submit(owner, "m", BODY)
+        for attempt in range(1, 4):
+            assert store.claim(f"w{attempt}", 0.01).attempts == attempt
+            time.sleep(0.05)
+            reaped = store.reap_expired_leases(max_attempts=3)
+        assert reaped == Reaped(interrupted=[job.id])
+        failed = store.get(job.id)
+        assert (failed.status, failed.error_code, failed.lease_owner) == (Status.FAILED, "interrupted", None)
+        assert "interrupted 3 times" in failed.error_message and failed.finished_at is not None
+        assert store.claim("w4", 30) is None
+
+    def test_release_requeues_at_once_without_counting_the_attempt(self, store: JobStore, owner: str) -> None:
+        job = store.submit(owner, "m", BODY)
+        store.claim("w1", 300)
+        assert store.release(job.id, "w2") is False
+        assert store.release(job.id, "w1") is True
+        back = store.get(job.id)
+        assert (back.status, back.attempts, back.lease_owner, back.started_at) == (Status.IN_QUEUE, 0, None, None)
+        assert store.claim("w2", 30).attempts == 1
+
+    # --- idempotency ------------------------------------------------------------------------------
+
+    def test_idempotency_key_replays_the_same_job(self, store: JobStore, owner: str) -> None:
+        first, replayed = store.submit_request(owner, "m", BODY, idempotency_key="k1")
+        again, replayed_again = store.submit_request(owner, "m", dict(reversed(BODY.items())), idempotency_key="k1")
+        assert (replayed, replayed_again, again.id) == (False, True, first.id)
+        other_key = store.submit(owner, "m", BODY, idempotency_key="k2")
+        assert other_key.id != first.id
+
+    def test_idempotency_key_with_another_body_is_rejected(self, store: JobStore, owner: str) -> None:
+        first = store.submit(owner, "m", BODY, idempotency_key="k1")
+        with pytest.raises(IdempotencyKeyReusedError) as caught:
+            store.submit(owner, "m", {**BODY, "duration": 6}, idempotency_key="k1")
+        assert first.id in caught.value.detail[0]["msg"]
+        with pytest.raises(IdempotencyKeyReusedError):
+            store.submit(owner, "other-model", BODY, idempotency_key="k1")
+
+    def test_idempotency_keys_are_scoped_per_api_key(self, store: JobStore, owner: str) -> None:
+        other, _ = store.create_key("other")
+        mine = store.submit(owner, "m", BODY, idempotency_key="shared")
+        theirs, replayed = store.submit_request(other.id, "m", {**BODY, "duration": 9}, idempotency_key="shared")
+        assert theirs.id != mine.id and replayed is False
+
+    def test_idempotency_keys_lapse_after_their_ttl(self, store: JobStore, owner: str, monkeypatch) -> None:
+        first = store.submit(owner, "m", BODY, idempotency_key="k1")
+        monkeypatch.setattr(store_base, "IDEMPOTENCY_TTL", timedelta(0))
+        later, replayed = store.submit_request(owner, "m", {**BODY, "duration": 6}, idempotency_key="k1")
+        assert later.id != first.id and replayed is False
+
+    def test_concurrent_duplicates_make_exactly_one_job(self, store: JobStore, owner: str) -> None:
+        barrier = threading.Barrier(16)
+
+        def submit(_: int) -> tuple[str, bool]:
+            barrier.wait()
+            job, replayed = store.submit_request(owner, "m", BODY, idempotency_key="retry-storm")
+            return job.id, replayed
+
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(submit, range(16)))
+        assert len({job_id for job_id, _ in results}) == 1
+        assert [replayed for _, replayed in results].count(False) == 1
+        assert store.claim("w", 30) is not None and store.claim("w", 30) is None
+        print("\n16 concurrent submits with one Idempotency-Key: 1 job, 15 replays")
+
+    # --- limits -----------------------------------------------------------------------------------
+
+    def test_active_limit_counts_queued_and_running(self, store: JobStore, owner: str) -> None:
+        limits = SubmitLimits(max_active=2)
+        first = store.submit(owner, "m", BODY, limits=limits)
+        store.submit(owner, "m", BODY, limits=limits)
+        store.claim("w", 30)
+        with pytest.raises(TooManyRequestsError) as caught:
+            store.submit(owner, "m", BODY, limits=limits)
+        assert caught.value.retry_after >= 1 and "2 requests queued or running" in caught.value.message
+        store.complete(first.id, "w", "k", {})
+        store.submit(owner, "m", BODY, limits=limits)
+        other, _ = store.create_key("other")
+        store.submit(other.id, "m", BODY, limits=limits)  # another key has its own allowance
+
+    def test_rate_limit_names_when_to_retry(self, store: JobStore, owner: str) -> None:
+        limits = SubmitLimits(per_minute=3)
+        for _ in range(3):
+            store.cancel(store.submit(owner, "m", BODY, limits=limits).id, owner)  # cancelled submits still count
+        with pytest.raises(TooManyRequestsError) as caught:
+            store.submit(owner, "m", BODY, limits=limits)
+        assert 55 <= caught.value.retry_after <= 60
+
+    def test_concurrent_submits_cannot_overshoot_the_active_limit(self, store: JobStore, owner: str) -> None:
+        limits = SubmitLimits(max_active=5)
+        barrier = threading.Barrier(12)
+
+        def submit(i: int) -> bool:
+            barrier.wait()
+            try:
+                store.submit(owner, "m", {**BODY, "i": i}, limits=limits)
+                return True
+            except TooManyRequestsError:
+                return False
+
+        with ThreadPoolExecutor(12) as pool:
+            assert sum(pool.map(submit, range(12))) == 5
+
+    def test_an_idempotent_replay_is_not_limited(self, store: JobStore, owner: str) -> None:
+        limits = SubmitLimits(max_active=1)
+        first = store.submit(owner, "m", BODY, idempotency_key="k", limits=limits)
+        assert store.submit(owner, "m", BODY, idempotency_key="k", limits=limits).id == first.id
+
+    # --- retention --------------------------------------------------------------------------------
+
+    def test_expired_jobs_are_forgotten_but_remembered_as_expired(self, store: JobStore, owner: str) -> None:
+        done, queued = store.submit(owner, "m", BODY, idempotency_key="k"), store.submit(owner, "m", BODY)
+        store.claim("w", 30)
+        store.complete(done.id, "w", "key", {})
+        assert [j.id for j in store.finished_before(3600)] == []
+        time.sleep(0.01)
+        assert [j.id for j in store.finished_before(0.001)] == [done.id]  # a queued job never expires
+        store.expire([done.id])
+        assert store.get(done.id) is None and store.finished_before(0.001) == []
+        other, _ = store.create_key("other")
+        assert store.was_expired(done.id, owner) and not store.was_expired(done.id, other.id)
+        assert not store.was_expired(queued.id, owner)
+        # the key's record went with its job: reusing the key makes a new job
+        assert store.submit(owner, "m", BODY, idempotency_key="k").id != done.id
+
+    # --- the cancel race ------------------------------------------------------------------------
+
+    def test_a_thousand_cancels_racing_claims(self, store: JobStore, owner: str) -> None:
+        """1,000 queued jobs; 4 threads cancel all of them while 2 workers claim: none both cancelled and run."""
+        ids = [store.submit(owner, "m", {**BODY, "i": i}).id for i in range(1000)]
+        claimed: list[str] = []
+        outcomes: dict[str, Status] = {}
+        go = threading.Barrier(6)
+        cancelling_done = threading.Event()
+
+        def claimer(name: str) -> None:
+            go.wait()
+            while (job := store.claim(name, 30)) is not None or not cancelling_done.is_set():
+                if job is not None:
+                    claimed.append(job.id)
+
+        def canceller(chunk: list[str]) -> None:
+            go.wait()
+            for job_id in chunk:
+                outcomes[job_id] = store.cancel(job_id, owner).status
+
+        threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(2)]
+        threads += [threading.Thread(target=canceller, args=(ids[i::4],)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads[2:]:
+            thread.join(timeout=120)
+        cancelling_done.set()
+        for thread in threads[:2]:
+            thread.join(timeout=120)
+        cancelled = {i for i, status in outcomes.items() if status is Status.CANCELLED}
+        assert len(claimed) == len(set(claimed)), "a job was claimed twice"
+        assert not cancelled & set(claimed), "a job was both cancelled and run"
+        assert cancelled | set(claimed) == set(ids), "a job was lost"
+        assert all(store.get(i).status is Status.CANCELLED for i in cancelled)
+        print(f"\n1,000 cancels racing 2 claimers: {len(cancelled)} cancelled, {len(claimed)} claimed, "
+              "0 both, 0 lost, 0 claimed twice")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -26,6 +27,18 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         detail = [{"loc": ["body"], "msg": f"expected a JSON object, got {kind}", "type": "model_type"}]
         raise InvalidInputError("Request body must be a JSON object such as {\"prompt\": \"...\"}.", detail=detail)
     return value
+
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe and the IETF draft allow
+
+
+def check_idempotency_key(value: str | None) -> str | None:
+    if value is None or IDEMPOTENCY_KEY.match(value):
+        return value
+    detail = [{"loc": ["header", "Idempotency-Key"], "type": "idempotency_key_invalid",
+               "msg": "must be 1-255 visible ASCII characters without spaces, such as a UUID"}]
+    raise InvalidInputError("Invalid Idempotency-Key header: send 1-255 visible ASCII characters, such as a UUID.",
+                            detail=detail)
 
 
 def validate_input(model: type[BaseModel], body: dict[str, Any]) -> BaseModel:

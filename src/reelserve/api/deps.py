@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from reelserve.errors import AuthenticationError
 from reelserve.settings import Settings
 from reelserve.storage import MediaStorage
-from reelserve.store import ApiKey, JobStore
+from reelserve.store import ApiKey, JobStore, SubmitLimits
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,11 @@ class Services:
     settings: Settings
     store: JobStore
     storage: MediaStorage
+
+    @property
+    def submit_limits(self) -> SubmitLimits:
+        return SubmitLimits(max_active=self.settings.max_active_per_key or None,
+                            per_minute=self.settings.submits_per_minute or None)
 
 
 def services(request: Request) -> Services:

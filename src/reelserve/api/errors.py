@@ -21,9 +21,12 @@ ERROR_TABLE: list[tuple[type[errors.ReelserveError], int, int]] = [
     (errors.AuthenticationError, 401, 401001),
     (errors.UnknownModelError, 404, 400001),
     (errors.RequestNotFoundError, 404, 404001),
+    (errors.IdempotencyKeyReusedError, 422, 422002),
     (errors.InvalidInputError, 422, 422001),
+    (errors.TooManyRequestsError, 429, 429001),
     (errors.PayloadTooLargeError, 413, 413001),
     (errors.MediaLinkError, 403, 403001),
+    (errors.StoreBusyError, 503, 503001),
     (errors.ReelserveError, 500, 500001),
 ]
 
@@ -42,12 +45,19 @@ def status_and_code(exc: errors.ReelserveError) -> tuple[int, int]:
 async def _reelserve_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.ReelserveError)
     status, code = status_and_code(exc)
-    if status >= 500:
+    if status == 500:
         log.error("internal error on %s %s: %s", request.method, request.url.path, exc, exc_info=exc)
         message = errors.ReelserveError.__doc__.strip()  # type: ignore[union-attr]
         return JSONResponse(error_body(code, message), status_code=status)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(error_body(code, exc.message, exc.detail), status_code=status, headers=headers)
+    return JSONResponse(error_body(code, exc.message, exc.detail), status_code=status, headers=_headers(status, exc))
+
+
+def _headers(status: int, exc: errors.ReelserveError) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if exc.retry_after is not None:
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

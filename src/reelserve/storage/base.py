@@ -6,11 +6,14 @@ import abc
 import re
 from pathlib import Path
 
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}/[A-Za-z0-9_.-]{1,64}$")
+# <request id>/[<attempt>/]<file>: each attempt writes under its own prefix, so a worker that lost its
+# lease can never overwrite the video another worker published for the same request.
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}(/[A-Za-z0-9_-]{1,64})?/[A-Za-z0-9_.-]{1,64}$")
+JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
-def media_key(job_id: str, filename: str = "video.mp4") -> str:
-    return f"{job_id}/{filename}"
+def media_key(job_id: str, attempt: str | None = None, filename: str = "video.mp4") -> str:
+    return f"{job_id}/{attempt}/{filename}" if attempt else f"{job_id}/{filename}"
 
 
 class MediaStorage(abc.ABC):
@@ -23,4 +26,9 @@ class MediaStorage(abc.ABC):
         """An absolute URL a client can fetch without the API key, valid for a limited time."""
 
     @abc.abstractmethod
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Delete one object; deleting a missing one is not an error."""
+
+    @abc.abstractmethod
+    def delete_all(self, job_id: str) -> None:
+        """Delete everything stored for a request, every attempt's upload included; idempotent."""

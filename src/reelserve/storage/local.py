@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from reelserve.errors import MediaLinkError, RequestNotFoundError
-from reelserve.storage.base import KEY_PATTERN, MediaStorage
+from reelserve.storage.base import JOB_ID_PATTERN, KEY_PATTERN, MediaStorage
 from reelserve.storage.signing import UrlSigner
 
 
@@ -49,3 +49,8 @@ class LocalMediaStorage(MediaStorage):
         target = self.path_for(key)
         if target is not None:
             target.unlink(missing_ok=True)
+
+    def delete_all(self, job_id: str) -> None:
+        if not JOB_ID_PATTERN.match(job_id):
+            raise ValueError(f"invalid request id {job_id!r}")
+        shutil.rmtree(self.root / job_id, ignore_errors=True)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from reelserve.settings import Settings
-from reelserve.store.base import JobStore
+from reelserve.store.base import JobStore, Reaped, SubmitLimits
 from reelserve.store.job import TERMINAL, ApiKey, Job, Status, WorkerInfo
 from reelserve.store.sqlite import SqliteJobStore
 
-__all__ = ["TERMINAL", "ApiKey", "Job", "JobStore", "SqliteJobStore", "Status", "WorkerInfo", "open_store"]
+__all__ = ["TERMINAL", "ApiKey", "Job", "JobStore", "Reaped", "SqliteJobStore", "Status", "SubmitLimits", "WorkerInfo",
+           "open_store"]
 
 
 def open_store(settings: Settings) -> JobStore:

@@ -8,17 +8,30 @@ changed" into the right exception and keeps ids, hashes and clocks in one place.
 from __future__ import annotations
 
 import abc
+import contextlib
 import hashlib
 import hmac
+import json
+import math
 import secrets
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from reelserve.errors import InvalidTransitionError, LeaseLostError
+from reelserve.errors import IdempotencyKeyReusedError, InvalidTransitionError, LeaseLostError, TooManyRequestsError
 from reelserve.store.job import ApiKey, Job, Status, WorkerInfo
 
 KEY_PREFIX = "rs_"
+MAX_ATTEMPTS = 3  # claims a request gets before a worker dying under it counts as the request's fault
+IDEMPOTENCY_TTL = timedelta(hours=24)
+TOMBSTONE_TTL = timedelta(days=30)  # how long an expired id answers "expired" rather than "not found"
+RATE_WINDOW = timedelta(minutes=1)
+ACTIVE_LIMIT_RETRY_AFTER = 10  # seconds; a queued request's wait is unknowable, so a polite constant
+INTERRUPTED_MESSAGE = (
+    "This request was interrupted {attempts} times: the worker generating it stopped each time, so it was not "
+    "retried again. Submit it again; if it keeps happening, this input may be what stops the worker."
+)
 
 
 def hash_api_key(plaintext: str) -> str:
@@ -28,6 +41,62 @@ def hash_api_key(plaintext: str) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def request_hash(model_id: str, input: dict[str, Any]) -> str:
+    """What "the same body" means for an Idempotency-Key: the model and the validated input, key order aside."""
+    return hashlib.sha256(json.dumps([model_id, input], sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SubmitLimits:
+    """Per-API-key admission limits; None means unlimited."""
+
+    max_active: int | None = None  # requests queued or running at once
+    per_minute: int | None = None  # submits in any rolling minute
+
+    def check(self, tx: SubmitTransaction, owner: str, now: datetime) -> None:
+        if self.max_active is not None and tx.active_count(owner) >= self.max_active:
+            raise TooManyRequestsError(
+                f"This API key already has {self.max_active} requests queued or running, the most allowed: "
+                "wait for some to finish, then submit again.", retry_after=ACTIVE_LIMIT_RETRY_AFTER)
+        if self.per_minute is not None:
+            count, oldest = tx.submits_since(owner, now - RATE_WINDOW)
+            if count >= self.per_minute and oldest is not None:
+                wait = math.ceil((oldest + RATE_WINDOW - now).total_seconds())
+                raise TooManyRequestsError(
+                    f"This API key may submit at most {self.per_minute} requests a minute: retry in {max(1, wait)} s.",
+                    retry_after=wait)
+
+
+NO_LIMITS = SubmitLimits()
+
+
+@dataclass(frozen=True)
+class Reaped:
+    """What one reaper pass did with jobs whose lease ran out."""
+
+    requeued: list[str] = field(default_factory=list)
+    interrupted: list[str] = field(default_factory=list)
+
+
+class SubmitTransaction(Protocol):
+    """What a backend offers inside the one transaction that admits a job (see `JobStore.submit_request`)."""
+
+    def idempotent_job(self, owner: str, key: str, since: datetime) -> tuple[str, str] | None:
+        """(job id, request hash) recorded for this key since `since`, or None."""
+
+    def active_count(self, owner: str) -> int: ...
+
+    def submits_since(self, owner: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many jobs `owner` submitted since `since`, and when the oldest of them was."""
+
+    def insert_job(self, job: Job) -> None: ...
+
+    def record_idempotency(self, owner: str, key: str, digest: str, job_id: str, now: datetime) -> None:
+        """Insert, or replace a record older than the TTL."""
+
+    def get_job(self, job_id: str) -> Job: ...
 
 
 def _finished(status: Status, metadata: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -80,17 +149,39 @@ class JobStore(abc.ABC):
 
     # --- jobs: the API side ------------------------------------------------------------------
 
-    def submit(self, owner: str, model_id: str, input: dict[str, Any]) -> Job:
-        job = Job(
-            id=str(uuid.uuid4()),
-            owner=owner,
-            model_id=model_id,
-            input=input,
-            status=Status.IN_QUEUE,
-            created_at=utcnow(),
-        )
-        self._insert_job(job)
-        return job
+    def submit(self, owner: str, model_id: str, input: dict[str, Any], *, idempotency_key: str | None = None,
+               limits: SubmitLimits = NO_LIMITS) -> Job:
+        return self.submit_request(owner, model_id, input, idempotency_key=idempotency_key, limits=limits)[0]
+
+    def submit_request(self, owner: str, model_id: str, input: dict[str, Any], *, idempotency_key: str | None = None,
+                       limits: SubmitLimits = NO_LIMITS) -> tuple[Job, bool]:
+        """Admit a job: (the job, True if it is an earlier one replayed for the same Idempotency-Key).
+
+        The key lookup, the limit checks and the insert share one transaction, so concurrent
+        duplicates make exactly one job and concurrent submits cannot overshoot a limit.
+        """
+        now = utcnow()
+        digest = request_hash(model_id, input)
+        with self._submission(owner) as tx:
+            if idempotency_key is not None:
+                prior = tx.idempotent_job(owner, idempotency_key, now - IDEMPOTENCY_TTL)
+                if prior is not None:
+                    return self._replay(tx, *prior, digest), True
+            limits.check(tx, owner, now)
+            job = Job(id=str(uuid.uuid4()), owner=owner, model_id=model_id, input=input, status=Status.IN_QUEUE,
+                      created_at=now)
+            tx.insert_job(job)
+            if idempotency_key is not None:
+                tx.record_idempotency(owner, idempotency_key, digest, job.id, now)
+        return job, False
+
+    @staticmethod
+    def _replay(tx: SubmitTransaction, job_id: str, prior_digest: str, digest: str) -> Job:
+        if prior_digest != digest:
+            raise IdempotencyKeyReusedError(detail=[{
+                "loc": ["header", "Idempotency-Key"], "type": "idempotency_key_reused",
+                "msg": f"already used for request {job_id} with a different body; send a new key"}])
+        return tx.get_job(job_id)
 
     @abc.abstractmethod
     def get(self, job_id: str, owner: str | None = None) -> Job | None:
@@ -99,6 +190,10 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     def queue_position(self, job: Job) -> int:
         """How many queued jobs are ahead of this one (0 = next to start)."""
+
+    @abc.abstractmethod
+    def was_expired(self, job_id: str, owner: str) -> bool:
+        """True when `owner`'s job was purged by retention (recently enough to remember)."""
 
     def cancel(self, job_id: str, owner: str) -> Job | None:
         """Cancel the job if it is still queued (one conditional write); returns it as it now is."""
@@ -117,6 +212,18 @@ class JobStore(abc.ABC):
         if not self._update_running(job_id, worker_id, {"progress": progress}):
             raise LeaseLostError()
 
+    def renew_lease(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
+        """Extend the lease; False when this worker no longer holds it (reaped, then maybe claimed again)."""
+        return self._update_running(job_id, worker_id, {"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)})
+
+    def release(self, job_id: str, worker_id: str) -> bool:
+        """Give a running job back to the queue at once (a worker shutting down); the attempt is not counted."""
+        return self._release(job_id, worker_id)
+
+    def reap_expired_leases(self, max_attempts: int = MAX_ATTEMPTS) -> Reaped:
+        """Requeue running jobs whose lease ran out; fail those already claimed `max_attempts` times."""
+        return self._reap(utcnow(), max_attempts, INTERRUPTED_MESSAGE.format(attempts=max_attempts))
+
     def complete(self, job_id: str, worker_id: str, output_key: str, metadata: dict[str, Any]) -> None:
         """Mark a leased job completed; fenced on the lease so a stale worker cannot publish."""
         fields = _finished(Status.COMPLETED, metadata, progress=100.0, output_key=output_key)
@@ -129,6 +236,18 @@ class JobStore(abc.ABC):
         fields = _finished(Status.FAILED, metadata, error_code=code, error_message=message)
         if not self._update_running(job_id, worker_id, fields):
             raise LeaseLostError()
+
+    # --- retention -----------------------------------------------------------------------------
+
+    def finished_before(self, retention_seconds: float, limit: int = 500) -> list[Job]:
+        """Up to `limit` finished jobs older than the retention period, oldest first."""
+        return self._finished_before(utcnow() - timedelta(seconds=retention_seconds), limit)
+
+    def expire(self, job_ids: list[str]) -> None:
+        """Forget jobs whose media is already deleted, leaving a tombstone that answers "expired"."""
+        now = utcnow()
+        self._expire(job_ids, now)
+        self._purge_bookkeeping(idempotency_before=now - IDEMPOTENCY_TTL, tombstones_before=now - TOMBSTONE_TTL)
 
     # --- workers -------------------------------------------------------------------------------
 
@@ -150,7 +269,8 @@ class JobStore(abc.ABC):
     def _revoke_key(self, key_id: str, now: datetime) -> bool: ...
 
     @abc.abstractmethod
-    def _insert_job(self, job: Job) -> None: ...
+    def _submission(self, owner: str) -> contextlib.AbstractContextManager[SubmitTransaction]:
+        """One write transaction that serialises admissions for `owner`; rolled back if the body raises."""
 
     @abc.abstractmethod
     def _cancel_if_queued(self, job_id: str, owner: str, now: datetime) -> bool: ...
@@ -161,6 +281,21 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     def _update_running(self, job_id: str, worker_id: str, fields: dict[str, Any]) -> bool:
         """Apply `fields` only if the job is in_progress and leased to `worker_id`; True if it was."""
+
+    @abc.abstractmethod
+    def _release(self, job_id: str, worker_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def _reap(self, now: datetime, max_attempts: int, message: str) -> Reaped: ...
+
+    @abc.abstractmethod
+    def _finished_before(self, cutoff: datetime, limit: int) -> list[Job]: ...
+
+    @abc.abstractmethod
+    def _expire(self, job_ids: list[str], now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def _purge_bookkeeping(self, idempotency_before: datetime, tombstones_before: datetime) -> None: ...
 
     @abc.abstractmethod
     def _upsert_worker(self, worker_id: str, engine: dict[str, Any], now: datetime) -> None: ...

@@ -17,7 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from reelserve.store.base import JobStore
+from reelserve.errors import StoreBusyError
+from reelserve.store.base import JobStore, Reaped
 from reelserve.store.job import ApiKey, Job, Status, WorkerInfo
 
 BUSY_TIMEOUT_MS = 30_000
@@ -41,6 +42,34 @@ SQL = {
         " WHERE seq = (SELECT seq FROM jobs WHERE status = 'in_queue' ORDER BY seq LIMIT 1)"
         " AND status = 'in_queue' RETURNING *"
     ),
+    "active_count": "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('in_queue', 'in_progress')",
+    "submits_since": "SELECT COUNT(*), MIN(created_at) FROM jobs WHERE owner = ? AND created_at >= ?",
+    "idempotent_job": "SELECT job_id, request_hash FROM idempotency_keys WHERE owner = ? AND key = ? AND created_at >= ?",
+    "record_idempotency": (
+        "INSERT OR REPLACE INTO idempotency_keys (owner, key, request_hash, job_id, created_at) VALUES (?, ?, ?, ?, ?)"
+    ),
+    "release": (
+        "UPDATE jobs SET status = 'in_queue', attempts = attempts - 1, started_at = NULL, progress = NULL,"
+        " lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND status = 'in_progress' AND lease_owner = ?"
+    ),
+    "reap_interrupted": (
+        "UPDATE jobs SET status = 'failed', finished_at = ?, error_code = 'interrupted', error_message = ?,"
+        " lease_owner = NULL, lease_expires_at = NULL"
+        " WHERE status = 'in_progress' AND lease_expires_at < ? AND attempts >= ? RETURNING id"
+    ),
+    "reap_requeue": (
+        "UPDATE jobs SET status = 'in_queue', started_at = NULL, progress = NULL, lease_owner = NULL,"
+        " lease_expires_at = NULL WHERE status = 'in_progress' AND lease_expires_at < ? RETURNING id"
+    ),
+    "finished_before": (
+        "SELECT * FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at < ?"
+        " ORDER BY finished_at LIMIT ?"
+    ),
+    "tombstone": "INSERT OR IGNORE INTO expired_jobs (id, owner, expired_at) SELECT id, owner, ? FROM jobs WHERE id = ?",
+    "delete_job": "DELETE FROM jobs WHERE id = ?",
+    "was_expired": "SELECT 1 FROM expired_jobs WHERE id = ? AND owner = ?",
+    "purge_idempotency": "DELETE FROM idempotency_keys WHERE created_at < ?",
+    "purge_tombstones": "DELETE FROM expired_jobs WHERE expired_at < ?",
     "upsert_worker": (
         "INSERT INTO workers (id, engine, started_at, last_seen_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET engine = excluded.engine, last_seen_at = excluded.last_seen_at"
@@ -69,6 +98,12 @@ def _to_column(value: Any) -> Any:
     if isinstance(value, dict):
         return json.dumps(value)
     return value
+
+
+def _statements(script: str) -> list[str]:
+    """A migration's statements; `--` comments are dropped first so they may contain semicolons."""
+    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    return [statement for statement in code.split(";") if statement.strip()]
 
 
 def _row_to_job(row: sqlite3.Row) -> Job:
@@ -102,6 +137,34 @@ def _row_to_key(row: sqlite3.Row) -> ApiKey:
     )
 
 
+class _SubmitTransaction:
+    """`SubmitTransaction` over a connection inside BEGIN IMMEDIATE."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def idempotent_job(self, owner: str, key: str, since: datetime) -> tuple[str, str] | None:
+        row = self.conn.execute(SQL["idempotent_job"], (owner, key, _ts(since))).fetchone()
+        return None if row is None else (row["job_id"], row["request_hash"])
+
+    def active_count(self, owner: str) -> int:
+        return self.conn.execute(SQL["active_count"], (owner,)).fetchone()[0]
+
+    def submits_since(self, owner: str, since: datetime) -> tuple[int, datetime | None]:
+        count, oldest = self.conn.execute(SQL["submits_since"], (owner, _ts(since))).fetchone()
+        return count, _dt(oldest)
+
+    def insert_job(self, job: Job) -> None:
+        values = (job.id, job.owner, job.model_id, json.dumps(job.input), job.status.value, _ts(job.created_at))
+        self.conn.execute(SQL["insert_job"], values)
+
+    def record_idempotency(self, owner: str, key: str, digest: str, job_id: str, now: datetime) -> None:
+        self.conn.execute(SQL["record_idempotency"], (owner, key, digest, job_id, _ts(now)))
+
+    def get_job(self, job_id: str) -> Job:
+        return _row_to_job(self.conn.execute(SQL["get_job"], (job_id,)).fetchone())
+
+
 class SqliteJobStore(JobStore):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -130,7 +193,11 @@ class SqliteJobStore(JobStore):
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            # Only after busy_timeout of waiting; callers see a retryable 503, never a raw "database is locked".
+            raise StoreBusyError() from exc
         try:
             yield conn
         except BaseException:
@@ -161,9 +228,8 @@ class SqliteJobStore(JobStore):
                 if version in done:
                     continue
                 # executescript() would COMMIT our transaction; run statement by statement instead.
-                for statement in script.read_text().split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in _statements(script.read_text()):
+                    conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_migrations VALUES (?, strftime('%s','now'))", (version,)
                 )
@@ -187,10 +253,11 @@ class SqliteJobStore(JobStore):
 
     # --- jobs ---------------------------------------------------------------------------------
 
-    def _insert_job(self, job: Job) -> None:
-        values = (job.id, job.owner, job.model_id, json.dumps(job.input), job.status.value, _ts(job.created_at))
+    @contextlib.contextmanager
+    def _submission(self, owner: str) -> Iterator[_SubmitTransaction]:
+        # BEGIN IMMEDIATE serialises every writer, so per-owner serialisation comes for free.
         with self._write() as conn:
-            conn.execute(SQL["insert_job"], values)
+            yield _SubmitTransaction(conn)
 
     def get(self, job_id: str, owner: str | None = None) -> Job | None:
         if owner is None:
@@ -201,6 +268,9 @@ class SqliteJobStore(JobStore):
 
     def queue_position(self, job: Job) -> int:
         return self._conn().execute(SQL["queue_position"], (job.id,)).fetchone()[0]
+
+    def was_expired(self, job_id: str, owner: str) -> bool:
+        return self._conn().execute(SQL["was_expired"], (job_id, owner)).fetchone() is not None
 
     def _cancel_if_queued(self, job_id: str, owner: str, now: datetime) -> bool:
         with self._write() as conn:
@@ -220,6 +290,32 @@ class SqliteJobStore(JobStore):
         values = [_to_column(v) for v in fields.values()] + [job_id, worker_id]
         with self._write() as conn:
             return conn.execute(sql, values).rowcount == 1
+
+    def _release(self, job_id: str, worker_id: str) -> bool:
+        with self._write() as conn:
+            return conn.execute(SQL["release"], (job_id, worker_id)).rowcount == 1
+
+    def _reap(self, now: datetime, max_attempts: int, message: str) -> Reaped:
+        with self._write() as conn:
+            interrupted = conn.execute(SQL["reap_interrupted"], (_ts(now), message, _ts(now), max_attempts)).fetchall()
+            requeued = conn.execute(SQL["reap_requeue"], (_ts(now),)).fetchall()
+        return Reaped(requeued=[r[0] for r in requeued], interrupted=[r[0] for r in interrupted])
+
+    # --- retention ----------------------------------------------------------------------------
+
+    def _finished_before(self, cutoff: datetime, limit: int) -> list[Job]:
+        return [_row_to_job(r) for r in self._conn().execute(SQL["finished_before"], (_ts(cutoff), limit))]
+
+    def _expire(self, job_ids: list[str], now: datetime) -> None:
+        with self._write() as conn:
+            for job_id in job_ids:
+                conn.execute(SQL["tombstone"], (_ts(now), job_id))
+                conn.execute(SQL["delete_job"], (job_id,))
+
+    def _purge_bookkeeping(self, idempotency_before: datetime, tombstones_before: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(SQL["purge_idempotency"], (_ts(idempotency_before),))
+            conn.execute(SQL["purge_tombstones"], (_ts(tombstones_before),))
 
     # --- workers ------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-"""Workers: claim -> run -> finish."""
+"""Workers: claim -> run -> finish; leases, housekeeping and shutdown."""
 
 from __future__ import annotations
 
+from reelserve.worker.janitor import Janitor
 from reelserve.worker.runner import ProgressReporter, Worker, new_worker_id, spec_from_job
 
-__all__ = ["ProgressReporter", "Worker", "new_worker_id", "spec_from_job"]
+__all__ = ["Janitor", "ProgressReporter", "Worker", "new_worker_id", "spec_from_job"]

@@ -2,7 +2,12 @@
 
 Every claimed job ends `completed` or `failed` unless the process itself dies: engine errors become
 a failure with a code and a message a user understands, and anything unexpected becomes
-`internal_error` (logged with its traceback here, never shown to the client).
+`internal_error` (logged with its traceback here, never shown to the client). If the process does
+die, its lease runs out and another worker's janitor puts the job back in the queue.
+
+While a job runs, the heartbeat thread renews its lease. If a renewal finds the lease gone (this
+process was frozen past it and the job went to another worker), or the worker is shutting down
+and handed the job back, the next progress callback raises and the engine stops early.
 """
 
 from __future__ import annotations
@@ -25,10 +30,11 @@ from reelserve.errors import GenerationError, LeaseLostError
 from reelserve.media import write_mp4
 from reelserve.storage import MediaStorage, media_key
 from reelserve.store import Job, JobStore
+from reelserve.worker.janitor import Janitor
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = 5.0  # at most; a short lease is renewed three times per lease
 PROGRESS_INTERVAL_SECONDS = 1.0
 MAX_SEED = 2**32 - 1
 
@@ -58,14 +64,16 @@ def spec_from_job(job: Job, seed: int) -> GenerationSpec:
 class ProgressReporter:
     """Writes progress at most about once a second and never lets it go backwards."""
 
-    def __init__(self, write: Callable[[float], None], interval: float = PROGRESS_INTERVAL_SECONDS) -> None:
+    def __init__(self, write: Callable[[float], None], interval: float = PROGRESS_INTERVAL_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._write = write
         self._interval = interval
+        self._clock = clock
         self._last_written = float("-inf")  # monotonic() starts near 0 at boot
         self._last_value = -1.0
 
     def __call__(self, percent: float) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if percent <= self._last_value or now - self._last_written < self._interval:
             return
         self._last_value, self._last_written = percent, now
@@ -83,17 +91,26 @@ class Worker:
         poll_seconds: float,
         scratch_dir: Path,
         worker_id: str | None = None,
+        janitor: Janitor | None = None,
+        progress_interval: float = PROGRESS_INTERVAL_SECONDS,
     ) -> None:
         self.store = store
         self.storage = storage
         self._load_engine = load_engine
         self.engine: Engine | None = None
         self.lease_seconds = lease_seconds
+        self.heartbeat_seconds = min(HEARTBEAT_SECONDS, lease_seconds / 3)
         self.poll_seconds = poll_seconds
         self.scratch_dir = Path(scratch_dir)
         self.id = worker_id or new_worker_id()
+        self.janitor = janitor
+        self.progress_interval = progress_interval
         self._engine_info: dict[str, Any] = {"state": "loading"}
         self._beat_lock = threading.Lock()
+        self._current: Job | None = None
+        self._idle = threading.Event()  # set whenever no job is claimed or running
+        self._idle.set()
+        self._lease_lost = threading.Event()  # set when the current job is no longer this worker's to finish
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -106,9 +123,26 @@ class Worker:
         self._beat()
         log.info("worker %s ready: %s", self.id, self._engine_info)
         while not stop.is_set():
+            if self.janitor is not None:
+                self.janitor.run_due()
             if not self.run_once():
                 stop.wait(self.poll_seconds)
-        heartbeat.join(timeout=HEARTBEAT_SECONDS)
+        heartbeat.join(timeout=self.heartbeat_seconds)
+
+    def drain(self, grace_seconds: float) -> bool:
+        """Call once `stop` is set: wait up to `grace_seconds` for the current job to finish.
+
+        If it does not, hand it back to the queue at once (another worker takes it without waiting
+        for the lease to expire) and tell the engine to stop. True if the worker went idle in time.
+        """
+        if self._idle.wait(grace_seconds):
+            return True
+        job = self._current
+        if job is not None and self.store.release(job.id, self.id):
+            log.warning("job %s: not finished within the %.1f s shutdown grace period; back in the queue",
+                        job.id, grace_seconds)
+        self._lease_lost.set()
+        return False
 
     def _beat(self) -> None:
         # Read and write under one lock, so a beat that read "loading" can't land after "ready".
@@ -117,20 +151,35 @@ class Worker:
 
     def _heartbeat(self, stop: threading.Event) -> None:
         while True:
-            try:
-                self._beat()
-            except Exception:  # a missed heartbeat is not worth stopping the worker for
-                log.exception("worker heartbeat failed")
-            if stop.wait(HEARTBEAT_SECONDS):
+            for beat in (self._beat, self._renew_lease):
+                try:
+                    beat()
+                except Exception:  # a missed beat is retried next time; the lease outlasts three of them
+                    log.exception("worker heartbeat failed")
+            if stop.wait(self.heartbeat_seconds):
                 return
+
+    def _renew_lease(self) -> None:
+        job = self._current
+        if job is not None and not self._lease_lost.is_set() and not self.store.renew_lease(
+                job.id, self.id, self.lease_seconds):
+            log.warning("job %s: lease lost (this worker was stalled past it); stopping its generation", job.id)
+            self._lease_lost.set()
 
     def run_once(self) -> bool:
         """Claim and process one job; False when the queue was empty."""
-        job = self.store.claim(self.id, self.lease_seconds)
-        if job is None:
-            return False
-        self.process(job)
-        return True
+        self._idle.clear()  # before claiming, so drain() never misses a job claimed as shutdown begins
+        try:
+            job = self.store.claim(self.id, self.lease_seconds)
+            if job is None:
+                return False
+            self._current = job
+            self._lease_lost.clear()
+            self.process(job)
+            return True
+        finally:
+            self._current = None
+            self._idle.set()
 
     # --- one job -----------------------------------------------------------------------------
 
@@ -141,7 +190,7 @@ class Worker:
         try:
             self._render(job, seed)
         except LeaseLostError:
-            log.warning("job %s: lease lost; discarding this worker's result", job.id)
+            log.warning("job %s: no longer this worker's; its result, if any, was discarded", job.id)
         except GenerationError as exc:
             log.info("job %s failed: %s", job.id, exc.message)
             self._fail(job, exc.code, exc.message, metadata)
@@ -153,15 +202,21 @@ class Worker:
     def _render(self, job: Job, seed: int) -> None:
         assert self.engine is not None, "run() loads the engine before processing"
         spec = spec_from_job(job, seed)
-        progress = ProgressReporter(lambda p: self.store.set_progress(job.id, self.id, p))
+        report = ProgressReporter(lambda p: self.store.set_progress(job.id, self.id, p), self.progress_interval)
+
+        def on_progress(percent: float) -> None:
+            self._still_mine()
+            report(percent)
+
         started = time.perf_counter()
-        clip = self.engine.generate(spec, on_progress=progress)
+        clip = self.engine.generate(spec, on_progress=on_progress)
+        self._still_mine()
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.scratch_dir) as scratch:
             encode_started = time.perf_counter()
             path = write_mp4(clip, Path(scratch) / "video.mp4")
             store_started = time.perf_counter()
-            key = media_key(job.id)
+            key = media_key(job.id, attempt=f"{job.attempts}-{secrets.token_hex(4)}")
             self.storage.put(key, path)
             stored = time.perf_counter()
         metadata = {
@@ -181,7 +236,16 @@ class Worker:
             },
         }
         # Fenced on the lease: if another worker took this job over, this raises and nothing is published.
-        self.store.complete(job.id, self.id, key, metadata)
+        try:
+            self.store.complete(job.id, self.id, key, metadata)
+        except LeaseLostError:
+            self.storage.delete(key)  # this attempt's own upload, never referenced; the winner's is elsewhere
+            raise
+
+    def _still_mine(self) -> None:
+        """Raise from inside the engine's step callback once the job is no longer this worker's to finish."""
+        if self._lease_lost.is_set():
+            raise LeaseLostError()
 
     def _fail(self, job: Job, code: str, message: str, metadata: dict[str, Any]) -> None:
         try:

@@ -12,9 +12,9 @@ from reelserve.storage import LocalMediaStorage
 router = APIRouter()
 
 
-@router.api_route("/media/{job_id}/{filename}", methods=["GET", "HEAD"], include_in_schema=False)
-def get_media(job_id: str, filename: str, svc: ServicesDep, expires: str = "", signature: str = "") -> FileResponse:
+@router.api_route("/media/{key:path}", methods=["GET", "HEAD"], include_in_schema=False)
+def get_media(key: str, svc: ServicesDep, expires: str = "", signature: str = "") -> FileResponse:
     if not isinstance(svc.storage, LocalMediaStorage):  # other storages hand out their own links
         raise RequestNotFoundError("This video no longer exists.")
-    path = svc.storage.signed_path(f"{job_id}/{filename}", expires, signature)
+    path = svc.storage.signed_path(key, expires, signature)
     return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from reelserve.api.body import parse_json_object, validate_input
+from reelserve.api.body import check_idempotency_key, parse_json_object, validate_input
 from reelserve.api.deps import KeyDep, ServicesDep
 from reelserve.api.inputs import OUTPUT_SCHEMA, input_model_for
 from reelserve.api.wire import ErrorResponse, SubmitResponse, submit_body
@@ -17,8 +17,14 @@ from reelserve.errors import UnknownModelError
 router = APIRouter()
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 404, 413, 422)
+    code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 429, 503)
 }
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key",
+    description="Retry-safe submits: the same key and body within 24 h return the same request_id "
+    "(1-255 visible ASCII characters; scoped to the API key).",
+)]
 
 
 def model_card(recipe: Recipe) -> dict[str, Any]:
@@ -40,10 +46,16 @@ def _unknown_model(model_id: str) -> UnknownModelError:
 def _add_submit_route(recipe: Recipe) -> None:
     model = input_model_for(recipe)
 
-    async def submit(request: Request, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
+    async def submit(request: Request, response: Response, key: KeyDep, svc: ServicesDep,
+                     idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
         # Read the body by hand so auth is checked first and every body failure is one 422001 shape.
+        idempotency_key = check_idempotency_key(idempotency_key)
         body = validate_input(model, parse_json_object(await request.body()))
-        job = await run_in_threadpool(svc.store.submit, key.id, recipe.model_id, body.model_dump(mode="json"))
+        job, replayed = await run_in_threadpool(
+            svc.store.submit_request, key.id, recipe.model_id, body.model_dump(mode="json"),
+            idempotency_key=idempotency_key, limits=svc.submit_limits)
+        if replayed:
+            response.headers["Idempotent-Replayed"] = "true"
         return submit_body(svc.settings.base_url, job)
 
     router.add_api_route(

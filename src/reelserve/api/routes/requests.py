@@ -10,23 +10,38 @@ from fastapi import APIRouter
 from reelserve.api.deps import KeyDep, ServicesDep
 from reelserve.api.wire import (CancelResponse, ErrorResponse, ResultResponse, StatusResponse, cancel_body,
                                 result_body, status_body)
-from reelserve.errors import RequestNotFoundError
+from reelserve.errors import RequestExpiredError, RequestNotFoundError
 from reelserve.store import Job
 
 router = APIRouter(prefix="/v1/requests/{request_id}", responses={401: {"model": ErrorResponse},
-                                                                   404: {"model": ErrorResponse}})
+                                                                   404: {"model": ErrorResponse},
+                                                                   503: {"model": ErrorResponse}})
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
-def _found(job: Job | None) -> Job:
-    if job is None:
-        raise RequestNotFoundError()
-    return job
+def _found(job: Job | None, svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
+    if job is not None:
+        return job
+    # Only the owner learns that an id expired; to anyone else it is as unknown as any other.
+    if REQUEST_ID.match(request_id) and svc.store.was_expired(request_id, key.id):
+        kept = _period(svc.settings.retention_seconds)
+        raise RequestExpiredError(f"Request {request_id} expired: finished requests and their videos are deleted "
+                                  f"after {kept}. Submit it again to generate it anew.")
+    raise RequestNotFoundError()
+
+
+def _period(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
-    return _found(svc.store.get(request_id, owner=key.id) if REQUEST_ID.match(request_id) else None)
+    job = svc.store.get(request_id, owner=key.id) if REQUEST_ID.match(request_id) else None
+    return _found(job, svc, key, request_id)
 
 
 @router.get("/status", response_model=StatusResponse, response_model_exclude_none=True,
@@ -45,4 +60,4 @@ def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]
 def cancel(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
     # store.cancel is scoped to the owner and returns None for anything not theirs: one lookup suffices.
     job = svc.store.cancel(request_id, key.id) if REQUEST_ID.match(request_id) else None
-    return cancel_body(_found(job))
+    return cancel_body(_found(job, svc, key, request_id))
