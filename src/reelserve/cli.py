@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,40 +76,41 @@ def serve(
     _setup_logging()
     settings = _settings(host=host, port=port, data_dir=data_dir, weights=weights, run_worker=False if no_worker else None)
     store = open_store(settings)
-    _ensure_first_key(store)
+    _ensure_first_key(store, settings.data_dir)
     server = uvicorn.Server(uvicorn.Config(create_app(settings, store, open_storage(settings)),
                                            host=settings.host, port=settings.port, log_level="info"))
-    stop = threading.Event()
-    failed = threading.Event()
-    worker = _build_worker(settings) if settings.run_worker else None
-    if worker is not None:
-        threading.Thread(target=_run_worker_thread, args=(worker, stop, failed, server), name="worker",
-                         daemon=True).start()
-    log.info("serving on %s (data dir %s)", settings.base_url, settings.data_dir.resolve())
-    server.run()  # returns after SIGTERM/SIGINT, once in-flight HTTP requests are answered
-    stop.set()
-    if worker is not None:
-        worker.drain(settings.shutdown_grace_seconds)
-    if failed.is_set():
-        raise typer.Exit(1)
+    worker = None
+    if settings.run_worker:
+        from reelserve.worker.shutdown import WorkerThread
 
-
-def _run_worker_thread(worker: Any, stop: threading.Event, failed: threading.Event, server: Any) -> None:
-    try:
-        worker.run(stop)
-    except Exception:
         # A server whose worker cannot load its engine would queue requests forever: stop it loudly.
-        log.critical("the in-process worker failed; stopping the server", exc_info=True)
-        failed.set()
-        server.should_exit = True
+        worker = WorkerThread(_build_worker(settings), on_failure=lambda: setattr(server, "should_exit", True)).start()
+    log.info("serving on %s (data dir %s)", settings.base_url, settings.data_dir.resolve())
+    # uvicorn handles SIGTERM/SIGINT while it runs, then restores these handlers and raises the
+    # signal again; with the default handlers that would kill the process before the worker drains.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+    server.run()  # returns after SIGTERM/SIGINT, once in-flight HTTP requests are answered
+    if worker is not None and worker.failed.is_set():
+        raise typer.Exit(1)
+    if worker is not None:
+        worker.shutdown(settings.shutdown_grace_seconds)
 
 
-def _ensure_first_key(store: Any) -> None:
+def _ensure_first_key(store: Any, data_dir: Path) -> None:
     if store.list_keys():
         return
     _, plaintext = store.create_key("default")
-    typer.echo("No API key existed, so one was created. It is shown only this once; keep it:")
-    typer.echo(f"  export REELSERVE_API_KEY={plaintext}")
+    if sys.stdout.isatty():
+        typer.echo("No API key existed, so one was created. It is shown only this once; keep it:")
+        typer.echo(f"  export REELSERVE_API_KEY={plaintext}")
+        return
+    # Not a terminal: stdout is probably a log file or collector, and keys never go into logs.
+    path = data_dir / "first-api-key"
+    path.touch(mode=0o600)
+    path.write_text(plaintext + "\n")
+    typer.echo(f"No API key existed, so one was created and written to {path} (mode 0600); use it with:")
+    typer.echo(f"  export REELSERVE_API_KEY=$(cat {path})")
 
 
 @app.command()
@@ -120,29 +120,12 @@ def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
     SIGTERM or SIGINT stops claiming; the current request gets the shutdown grace period to finish,
     then goes back to the queue for another worker, and the process exits 0.
     """
+    from reelserve.worker.shutdown import run_until_signalled
+
     _setup_logging()
     settings = _settings(data_dir=data_dir, weights=weights)
-    stop, failed = threading.Event(), threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    built = _build_worker(settings)
-    # The loop runs in a thread so this one stays free to handle signals and enforce the grace period.
-    loop = threading.Thread(target=_run_worker_loop, args=(built, stop, failed), name="worker", daemon=True)
-    loop.start()
-    while loop.is_alive() and not stop.wait(0.2):
-        pass
-    if failed.is_set():
+    if not run_until_signalled(_build_worker(settings), settings.shutdown_grace_seconds):
         raise typer.Exit(1)
-    log.info("worker %s: shutting down (grace period %.1f s)", built.id, settings.shutdown_grace_seconds)
-    built.drain(settings.shutdown_grace_seconds)
-
-
-def _run_worker_loop(worker: Any, stop: threading.Event, failed: threading.Event) -> None:
-    try:
-        worker.run(stop)
-    except Exception:
-        log.critical("the worker failed", exc_info=True)
-        failed.set()
 
 
 @app.command()

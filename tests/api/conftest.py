@@ -23,7 +23,8 @@ class Api:
     headers: dict[str, str]
 
     def submit(self, model_id: str = STANDARD, body: dict | None = None, **kw):
-        return self.client.post(f"/v1/models/{model_id}", json={"prompt": "a cat"} if body is None else body, headers=self.headers, **kw)
+        kw.setdefault("headers", self.headers)
+        return self.client.post(f"/v1/models/{model_id}", json={"prompt": "a cat"} if body is None else body, **kw)
 
 
 @pytest.fixture

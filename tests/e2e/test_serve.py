@@ -44,8 +44,11 @@ def server(tmp_path_factory, tiny_cache):
         yield base, key
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        code = proc.wait(timeout=30)
         out.close()
+    log = (data_dir / "stdout.log").read_text()
+    assert code == 0, log[-3000:]
+    assert key not in log, "the API key reached the server's log"
 
 
 def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen) -> str:
@@ -55,7 +58,8 @@ def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen) -> str:
         try:
             health = httpx.get(f"{base}/healthz", timeout=2).json()
             if health["engine"] and health["engine"]["state"] == "ready":
-                return re.search(r"REELSERVE_API_KEY=(rs_\S+)", log.read_text()).group(1)
+                assert "rs_" not in log.read_text(), "the API key was written to the log"
+                return (log.parent / "first-api-key").read_text().strip()
         except httpx.HTTPError:
             pass
         time.sleep(0.2)

@@ -7,11 +7,12 @@ import time
 
 import pytest
 
+from reelserve.engines.base import EngineInfo
 from reelserve.errors import EngineInputError
 from reelserve.media import probe_mp4
 from reelserve.storage import open_storage
 from reelserve.store import Status, open_store
-from reelserve.worker import ProgressReporter, Worker
+from reelserve.worker import Janitor, ProgressReporter, Worker
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 BODY = {"prompt": "waves at dusk", "duration": 3, "aspect_ratio": "9:16", "cfg_scale": 0.5, "sound": True,
@@ -169,3 +170,58 @@ def test_status_progress_rises_across_shots_and_stages(settings, parts, tiny_eng
     assert len(values) >= 3 * 2 and all(status == "in_progress" for _, status, _ in seen)  # >= 2 stages x 3 shots
     assert values == sorted(values) and len(set(values)) == len(values) and 0 < values[0] and values[-1] <= 100
     assert store.get(job.id).progress == 100.0 and store.get(job.id).status is Status.COMPLETED
+
+
+def test_janitor_runs_each_chore_when_due_and_survives_a_failing_one(parts, caplog) -> None:
+    store, storage, _ = parts
+    now = [0.0]
+    janitor = Janitor(store, storage, retention_seconds=3600, reap_every=1.0, purge_every=60.0, clock=lambda: now[0])
+    calls: list[str] = []
+    janitor.reap = lambda: calls.append("reap")
+
+    def purge():
+        calls.append("purge")
+        raise RuntimeError("disk gone")
+
+    janitor.purge = purge
+    for t in (0.0, 0.5, 1.0, 30.0, 60.0):
+        now[0] = t
+        janitor.run_due()
+    assert calls == ["reap", "purge", "reap", "reap", "reap", "purge"]
+    assert "housekeeping: purge failed" in caplog.text
+
+
+def test_drain_hands_back_a_request_that_outlives_the_grace_period(settings, parts) -> None:
+    store, storage, owner = parts
+    job = store.submit(owner, STANDARD, BODY)
+    started = threading.Event()
+
+    class SlowEngine:
+        info = EngineInfo(family="slow", weights="none", random_weights=True, device="cpu", dtype="none")
+
+        def generate(self, spec, on_progress=None):
+            started.set()
+            for _ in range(200):  # 10 s unless stopped
+                time.sleep(0.05)
+                on_progress(1.0)
+            raise AssertionError("the engine was not stopped")
+
+    worker = make_worker(settings, store, storage, SlowEngine())
+    worker.progress_interval = 0.0
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    assert started.wait(10)
+    stop.set()
+    assert worker.drain(0.2) is False
+    thread.join(timeout=5)
+    back = store.get(job.id)
+    assert not thread.is_alive(), "the engine kept running after its request was handed back"
+    assert (back.status, back.attempts, back.lease_owner) == (Status.IN_QUEUE, 0, None)
+
+
+def test_drain_of_an_idle_worker_returns_at_once(settings, parts, tiny_engine) -> None:
+    store, storage, _ = parts
+    worker = make_worker(settings, store, storage, tiny_engine)
+    began = time.monotonic()
+    assert worker.drain(30) is True and time.monotonic() - began < 1

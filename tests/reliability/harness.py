@@ -1,0 +1,134 @@
+"""A worker process for the reliability tests: the real `Worker`, store and storage, with a scripted engine.
+
+The engine is a test double so that hundreds of requests, kills and restarts fit in seconds on two
+CPU cores; everything it drives (claims, leases, the reaper, progress writes, MP4 muxing, storage,
+fenced completion) is the production code. The prompt scripts what the engine does:
+
+    "work"          about 0.3 s of steps, then a small real clip
+    "sleep:<secs>"  that many seconds of steps
+    "poison"        the process SIGKILLs itself, as a segfault or the OOM killer would
+    "freeze-at-commit"  on its first attempt, the worker waits just before the fenced completion
+                    write until the test creates `<data dir>/commit-<pid>` (the test freezes it with
+                    SIGSTOP meanwhile, so its lease lapses)
+
+Every engine start and every completion attempt is appended to `<data dir>/events/<pid>.jsonl`, so a
+test can count, per request, how many times it ran and how many results were committed.
+
+Run: python -m tests.reliability.harness DATA_DIR [--lease S] [--grace S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reelserve.engines.base import Clip, EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.errors import LeaseLostError
+from reelserve.storage import LocalMediaStorage, UrlSigner
+from reelserve.store import SqliteJobStore
+from reelserve.worker import Janitor, Worker
+from reelserve.worker.shutdown import run_until_signalled
+
+STEP_SECONDS = 0.05
+
+
+class Events:
+    def __init__(self, data_dir: Path) -> None:
+        folder = data_dir / "events"
+        folder.mkdir(parents=True, exist_ok=True)
+        self._file = open(folder / f"{os.getpid()}.jsonl", "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+        self._lock = threading.Lock()
+
+    def write(self, kind: str, **fields: Any) -> None:
+        with self._lock:
+            self._file.write(json.dumps({"kind": kind, "pid": os.getpid(), "t": time.time(), **fields}) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())  # a SIGKILL right after must not lose the line
+
+
+class ScriptedEngine:
+    info = EngineInfo(family="scripted", weights="none", random_weights=True, device="cpu", dtype="uint8")
+
+    def __init__(self, events: Events) -> None:
+        self.events = events
+
+    def generate(self, spec: GenerationSpec, on_progress: ProgressCallback | None = None) -> Clip:
+        self.events.write("run", prompt=spec.prompt, seed=spec.seed)
+        if spec.prompt == "poison":
+            os.kill(os.getpid(), signal.SIGKILL)
+        seconds = float(spec.prompt.split(":", 1)[1]) if spec.prompt.startswith("sleep:") else 0.3
+        steps = max(1, round(seconds / STEP_SECONDS))
+        for step in range(steps):
+            time.sleep(STEP_SECONDS)
+            if on_progress is not None:
+                on_progress(100.0 * (step + 1) / steps)
+        frames = np.full((4, 64, 64, 3), spec.seed % 255, dtype=np.uint8)
+        return Clip(frames=frames, fps=24, audio=None, sample_rate=None)
+
+
+class RecordingStore(SqliteJobStore):
+    """Logs every completion attempt and whether the lease fence let it through, and every lost lease."""
+
+    events: Events
+
+    def set_progress(self, job_id: str, worker_id: str, progress: float) -> None:
+        try:
+            super().set_progress(job_id, worker_id, progress)
+        except LeaseLostError:
+            self.events.write("lease_lost", job=job_id, worker=worker_id)
+            raise
+
+    def renew_lease(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
+        held = super().renew_lease(job_id, worker_id, lease_seconds)
+        if not held:
+            self.events.write("lease_lost", job=job_id, worker=worker_id)
+        return held
+
+    def complete(self, job_id: str, worker_id: str, output_key: str, metadata: dict[str, Any]) -> None:
+        job = self.get(job_id)
+        if job is not None and job.input["prompt"] == "freeze-at-commit" and job.attempts == 1:
+            self.events.write("freezing", job=job_id, worker=worker_id)
+            go = self.path.parent / f"commit-{os.getpid()}"
+            while not go.exists():
+                time.sleep(0.01)
+        try:
+            super().complete(job_id, worker_id, output_key, metadata)
+        except LeaseLostError:
+            self.events.write("rejected", job=job_id, worker=worker_id, key=output_key)
+            raise
+        self.events.write("committed", job=job_id, worker=worker_id, key=output_key)
+
+
+def build_worker(data_dir: Path, lease: float) -> Worker:
+    events = Events(data_dir)
+    store = RecordingStore(data_dir / "reelserve.db")
+    store.events = events
+    store.migrate()
+    storage = LocalMediaStorage(data_dir / "media", "http://127.0.0.1", UrlSigner(b"test", 3600))
+    janitor = Janitor(store, storage, retention_seconds=7 * 86400, reap_every=lease / 2)
+    return Worker(store, storage, lambda: ScriptedEngine(events), lease_seconds=lease, poll_seconds=0.05,
+                  scratch_dir=data_dir / "tmp", janitor=janitor, progress_interval=0.2)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--lease", type=float, default=1.0)
+    parser.add_argument("--grace", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {os.getpid()} %(name)s: %(message)s")
+    return 0 if run_until_signalled(build_worker(args.data_dir, args.lease), args.grace) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

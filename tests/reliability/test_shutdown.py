@@ -1,0 +1,82 @@
+"""SIGTERM on a real `reelserve worker` (tiny weights) mid-request: exit 0 within grace + 2 s, nothing left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reelserve.store import SqliteJobStore, Status
+
+PRO = "kling/kling-3.0/pro/text-to-video"
+LONG = {"prompt": "a slow pan over a harbour", "duration": 15, "seed": 3}  # about 4 s with tiny weights on 2 cores
+
+
+@pytest.fixture
+def queue(tmp_path: Path):
+    store = SqliteJobStore(tmp_path / "reelserve.db")
+    store.migrate()
+    yield store, store.create_key("k")[0].id
+    store.close()
+
+
+def start_worker(data_dir: Path, tiny_cache: Path, grace: float) -> subprocess.Popen:
+    env = {**os.environ, "REELSERVE_CACHE_DIR": str(tiny_cache), "REELSERVE_SHUTDOWN_GRACE_SECONDS": str(grace),
+           "REELSERVE_WORKER_POLL_SECONDS": "0.05", "REELSERVE_DEVICE": "cpu"}
+    log = open(data_dir / f"worker-{time.monotonic_ns()}.log", "w")  # noqa: SIM115 - closed by the OS at exit
+    return subprocess.Popen([sys.executable, "-m", "reelserve.cli", "worker", "--data-dir", str(data_dir),
+                             "--weights", "tiny"], stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def wait_running(store: SqliteJobStore, job_id: str, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120
+    while (job := store.get(job_id)).status is Status.IN_QUEUE or not job.progress:
+        assert proc.poll() is None and time.monotonic() < deadline, "the worker never started the request"
+        time.sleep(0.02)
+    assert job.status is Status.IN_PROGRESS
+
+
+def sigterm_and_time(proc: subprocess.Popen) -> float:
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    return time.monotonic() - sent
+
+
+def test_sigterm_lets_the_request_finish_within_the_grace_period(queue, tmp_path, tiny_cache) -> None:
+    store, owner = queue
+    job = store.submit(owner, PRO, LONG)
+    proc = start_worker(tmp_path, tiny_cache, grace=60)
+    wait_running(store, job.id, proc)
+    took = sigterm_and_time(proc)
+    done = store.get(job.id)
+    print(f"\nshutdown, grace 60 s: SIGTERM mid-request; it completed and the worker exited "
+          f"{proc.returncode} after {took:.1f} s")
+    assert proc.returncode == 0 and done.status is Status.COMPLETED and took < 60 + 2
+
+
+def test_sigterm_past_the_grace_period_hands_the_request_back(queue, tmp_path, tiny_cache) -> None:
+    store, owner = queue
+    job = store.submit(owner, PRO, LONG)
+    proc = start_worker(tmp_path, tiny_cache, grace=0.5)
+    wait_running(store, job.id, proc)
+    took = sigterm_and_time(proc)
+    back = store.get(job.id)
+    print(f"\nshutdown, grace 0.5 s: SIGTERM mid-request; worker exited {proc.returncode} after {took:.2f} s, "
+          f"request back {back.status.value} (attempts {back.attempts})")
+    assert proc.returncode == 0 and took < 0.5 + 2
+    assert (back.status, back.attempts, back.lease_owner) == (Status.IN_QUEUE, 0, None)
+
+    successor = start_worker(tmp_path, tiny_cache, grace=60)
+    deadline = time.monotonic() + 120
+    while store.get(job.id).status is not Status.COMPLETED:
+        assert successor.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    assert store.get(job.id).attempts == 1
+    successor.send_signal(signal.SIGTERM)
+    assert successor.wait(timeout=30) == 0
