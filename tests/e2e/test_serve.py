@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,55 +14,17 @@ import httpx
 import pytest
 
 from reelserve.media import probe_mp4
+from tests.live import live_server
 from tests.seed_prompts import STANDARD_SEED_PROMPT as SEED_PROMPT
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 PRO = "kling/kling-3.0/pro/text-to-video"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_cache):
-    data_dir = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    env = {**os.environ, "REELSERVE_CACHE_DIR": str(tiny_cache), "REELSERVE_WORKER_POLL_SECONDS": "0.05"}
-    out = open(data_dir / "stdout.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reelserve.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--weights", "tiny"],
-        stdout=out, stderr=subprocess.STDOUT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        key = _wait_until_ready(base, data_dir / "stdout.log", proc)
-        yield base, key
-    finally:
-        proc.terminate()
-        code = proc.wait(timeout=30)
-        out.close()
-    log = (data_dir / "stdout.log").read_text()
-    assert code == 0, log[-3000:]
-    assert key not in log, "the API key reached the server's log"
-
-
-def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen) -> str:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()
-        try:
-            health = httpx.get(f"{base}/healthz", timeout=2).json()
-            if health["engine"] and health["engine"]["state"] == "ready":
-                assert "rs_" not in log.read_text(), "the API key was written to the log"
-                return (log.parent / "first-api-key").read_text().strip()
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("server not ready:\n" + log.read_text())
+    with live_server(tmp_path_factory.mktemp("serve"), tiny_cache) as live:
+        yield live.base, live.key
 
 
 def run_request(base: str, key: str, model_id: str, body: dict) -> dict:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from reelserve.api.body import check_idempotency_key, parse_json_object, validate_input
+from reelserve.api.body import IDEMPOTENCY_KEY, check_idempotency_key, parse_json_object, validate_input
 from reelserve.api.deps import KeyDep, ServicesDep
 from reelserve.api.inputs import OUTPUT_SCHEMA, input_model_for
 from reelserve.api.wire import ErrorResponse, SubmitResponse, submit_body
@@ -24,6 +24,8 @@ IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key",
     description="Retry-safe submits: the same key and body within 24 h return the same request_id "
     "(1-255 visible ASCII characters; scoped to the API key).",
+    # Documented, not enforced here: check_idempotency_key gives the error its 422001 shape.
+    json_schema_extra={"pattern": IDEMPOTENCY_KEY.pattern},
 )]
 
 

@@ -1,0 +1,74 @@
+"""`reelserve serve` as a real process on a free port, for tests that need the whole stack over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass
+class LiveServer:
+    base: str
+    key: str
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reelserve_env(tiny_cache: Path, **settings: str) -> dict[str, str]:
+    env = {**os.environ, "REELSERVE_CACHE_DIR": str(tiny_cache), "REELSERVE_WORKER_POLL_SECONDS": "0.05"}
+    return env | {f"REELSERVE_{name.upper()}": value for name, value in settings.items()}
+
+
+@contextlib.contextmanager
+def live_server(data_dir: Path, tiny_cache: Path, **settings: str) -> Iterator[LiveServer]:
+    """Serve with the tiny engine; on exit, SIGTERM it and check it exits 0 and never logged the key."""
+    port = free_port()
+    log = data_dir / "stdout.log"
+    with open(log, "w+") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "reelserve.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
+             "--weights", "tiny"], stdout=out, stderr=subprocess.STDOUT, env=reelserve_env(tiny_cache, **settings))
+        try:
+            server = LiveServer(f"http://127.0.0.1:{port}", _wait_until_ready(f"http://127.0.0.1:{port}", log, proc),
+                                proc, log)
+            yield server
+        finally:
+            proc.terminate()
+            code = proc.wait(timeout=60)
+    text = log.read_text()
+    assert code == 0, text[-3000:]
+    assert server.key not in text, "the API key reached the server's log"
+
+
+def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen) -> str:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            health = httpx.get(f"{base}/healthz", timeout=2).json()
+            if health["engine"] and health["engine"]["state"] == "ready":
+                assert "rs_" not in log.read_text(), "the API key was written to the log"
+                return (log.parent / "first-api-key").read_text().strip()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server not ready:\n" + log.read_text())
