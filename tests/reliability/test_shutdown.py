@@ -41,32 +41,29 @@ def wait_running(store: SqliteJobStore, job_id: str, proc: subprocess.Popen) -> 
     assert job.status is Status.IN_PROGRESS
 
 
-def sigterm_and_time(proc: subprocess.Popen) -> float:
+def sigterm_mid_request(queue, data_dir: Path, tiny_cache: Path, grace: float):
+    """Start a worker, SIGTERM it once it is generating; (the exited process, seconds to exit, the request)."""
+    store, owner = queue
+    job = store.submit(owner, PRO, LONG)
+    proc = start_worker(data_dir, tiny_cache, grace)
+    wait_running(store, job.id, proc)
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
-    return time.monotonic() - sent
+    return proc, time.monotonic() - sent, store.get(job.id)
 
 
 def test_sigterm_lets_the_request_finish_within_the_grace_period(queue, tmp_path, tiny_cache) -> None:
-    store, owner = queue
-    job = store.submit(owner, PRO, LONG)
-    proc = start_worker(tmp_path, tiny_cache, grace=60)
-    wait_running(store, job.id, proc)
-    took = sigterm_and_time(proc)
-    done = store.get(job.id)
+    proc, took, done = sigterm_mid_request(queue, tmp_path, tiny_cache, grace=60)
     print(f"\nshutdown, grace 60 s: SIGTERM mid-request; it completed and the worker exited "
           f"{proc.returncode} after {took:.1f} s")
     assert proc.returncode == 0 and done.status is Status.COMPLETED and took < 60 + 2
 
 
 def test_sigterm_past_the_grace_period_hands_the_request_back(queue, tmp_path, tiny_cache) -> None:
-    store, owner = queue
-    job = store.submit(owner, PRO, LONG)
-    proc = start_worker(tmp_path, tiny_cache, grace=0.5)
-    wait_running(store, job.id, proc)
-    took = sigterm_and_time(proc)
-    back = store.get(job.id)
+    store, _ = queue
+    proc, took, back = sigterm_mid_request(queue, tmp_path, tiny_cache, grace=0.5)
+    job = back
     print(f"\nshutdown, grace 0.5 s: SIGTERM mid-request; worker exited {proc.returncode} after {took:.2f} s, "
           f"request back {back.status.value} (attempts {back.attempts})")
     assert proc.returncode == 0 and took < 0.5 + 2
