@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
-from reelserve.engines.base import EngineInfo
+from reelserve.engines.base import Clip, EngineInfo
 from reelserve.errors import EngineInputError
 from reelserve.media import probe_mp4
 from reelserve.storage import open_storage
@@ -225,3 +226,40 @@ def test_drain_of_an_idle_worker_returns_at_once(settings, parts, tiny_engine) -
     worker = make_worker(settings, store, storage, tiny_engine)
     began = time.monotonic()
     assert worker.drain(30) is True and time.monotonic() - began < 1
+
+
+def test_a_request_finishing_in_the_grace_period_keeps_its_lease(settings, parts) -> None:
+    """Lease 0.3 s, a 1.5 s request, shutdown at once, a reaper running all along: it completes on attempt 1."""
+    store, storage, owner = parts
+    job = store.submit(owner, STANDARD, BODY)
+    started = threading.Event()
+
+    class SteadyEngine:
+        info = EngineInfo(family="steady", weights="none", random_weights=True, device="cpu", dtype="none")
+
+        def generate(self, spec, on_progress=None):
+            started.set()
+            time.sleep(1.5)
+            return Clip(frames=np.zeros((4, 64, 64, 3), dtype=np.uint8), fps=24, audio=None, sample_rate=None)
+
+    worker = Worker(store, storage, lambda: SteadyEngine(), lease_seconds=0.3, poll_seconds=0.01,
+                    scratch_dir=settings.data_dir / "tmp")
+    stop, reaping = threading.Event(), threading.Event()
+    reaped: list = []
+
+    def reaper():
+        while not reaping.wait(0.05):
+            reaped.append(store.reap_expired_leases())
+
+    threads = [threading.Thread(target=worker.run, args=(stop,)), threading.Thread(target=reaper)]
+    for thread in threads:
+        thread.start()
+    assert started.wait(10)
+    stop.set()
+    assert worker.drain(10) is True
+    reaping.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    done = store.get(job.id)
+    assert (done.status, done.attempts) == (Status.COMPLETED, 1)
+    assert all(r.requeued == [] and r.interrupted == [] for r in reaped)

@@ -111,23 +111,28 @@ class Worker:
         self._idle = threading.Event()  # set whenever no job is claimed or running
         self._idle.set()
         self._lease_lost = threading.Event()  # set when the current job is no longer this worker's to finish
+        self._exited = threading.Event()  # run() has returned: nothing left to heartbeat for
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Load the engine, then process jobs until `stop` is set."""
-        heartbeat = threading.Thread(target=self._heartbeat, args=(stop,), name="worker-heartbeat", daemon=True)
+        """Load the engine, then process jobs until `stop` is set (the job in hand is finished first)."""
+        heartbeat = threading.Thread(target=self._heartbeat, name="worker-heartbeat", daemon=True)
         heartbeat.start()
-        self.engine = self._load_engine()
-        self._engine_info = {"state": "ready", **self.engine.info.describe()}
-        self._beat()
-        log.info("worker %s ready: %s", self.id, self._engine_info)
-        while not stop.is_set():
-            if self.janitor is not None:
-                self.janitor.run_due()
-            if not self.run_once():
-                stop.wait(self.poll_seconds)
-        heartbeat.join(timeout=self.heartbeat_seconds)
+        try:
+            self.engine = self._load_engine()
+            self._engine_info = {"state": "ready", **self.engine.info.describe()}
+            self._beat()
+            log.info("worker %s ready: %s", self.id, self._engine_info)
+            while not stop.is_set():
+                if self.janitor is not None:
+                    self.janitor.run_due()
+                if not self.run_once():
+                    stop.wait(self.poll_seconds)
+        finally:
+            # The heartbeat outlives `stop`: a job finishing in the grace period keeps its lease renewed.
+            self._exited.set()
+            heartbeat.join(timeout=self.heartbeat_seconds)
 
     def drain(self, grace_seconds: float) -> bool:
         """Call once `stop` is set: wait up to `grace_seconds` for the current job to finish.
@@ -149,14 +154,14 @@ class Worker:
         with self._beat_lock:
             self.store.heartbeat_worker(self.id, self._engine_info)
 
-    def _heartbeat(self, stop: threading.Event) -> None:
+    def _heartbeat(self) -> None:
         while True:
             for beat in (self._beat, self._renew_lease):
                 try:
                     beat()
                 except Exception:  # a missed beat is retried next time; the lease outlasts three of them
                     log.exception("worker heartbeat failed")
-            if stop.wait(self.heartbeat_seconds):
+            if self._exited.wait(self.heartbeat_seconds):
                 return
 
     def _renew_lease(self) -> None:
