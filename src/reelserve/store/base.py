@@ -63,9 +63,9 @@ class SubmitLimits:
         if self.per_minute is not None:
             count, oldest = tx.submits_since(owner, now - RATE_WINDOW)
             if count >= self.per_minute and oldest is not None:
-                wait = math.ceil((oldest + RATE_WINDOW - now).total_seconds())
+                wait = max(1, math.ceil((oldest + RATE_WINDOW - now).total_seconds()))
                 raise TooManyRequestsError(
-                    f"This API key may submit at most {self.per_minute} requests a minute: retry in {max(1, wait)} s.",
+                    f"This API key may submit at most {self.per_minute} requests a minute: retry in {wait} s.",
                     retry_after=wait)
 
 
@@ -161,7 +161,8 @@ class JobStore(abc.ABC):
         duplicates make exactly one job and concurrent submits cannot overshoot a limit.
         """
         now = utcnow()
-        digest = request_hash(model_id, input)
+        # Only a keyed submit needs the body's hash: the common path skips serialising the input again.
+        digest = request_hash(model_id, input) if idempotency_key is not None else None
         with self._submission(owner) as tx:
             if idempotency_key is not None:
                 prior = tx.idempotent_job(owner, idempotency_key, now - IDEMPOTENCY_TTL)
@@ -176,7 +177,7 @@ class JobStore(abc.ABC):
         return job, False
 
     @staticmethod
-    def _replay(tx: SubmitTransaction, job_id: str, prior_digest: str, digest: str) -> Job:
+    def _replay(tx: SubmitTransaction, job_id: str, prior_digest: str, digest: str | None) -> Job:
         if prior_digest != digest:
             raise IdempotencyKeyReusedError(detail=[{
                 "loc": ["header", "Idempotency-Key"], "type": "idempotency_key_reused",
