@@ -30,6 +30,24 @@ class ExplodingEngine:
         raise self.error
 
 
+class SleepingEngine:
+    """Stands in for a long generation: sleeps in 50 ms steps, reporting progress after each, then returns a clip."""
+
+    info = EngineInfo(family="sleeping", weights="none", random_weights=True, device="cpu", dtype="none")
+
+    def __init__(self, seconds: float) -> None:
+        self.steps = round(seconds / 0.05)
+        self.started = threading.Event()
+
+    def generate(self, spec, on_progress=None):
+        self.started.set()
+        for step in range(self.steps):
+            time.sleep(0.05)
+            if on_progress is not None:
+                on_progress(100.0 * (step + 1) / self.steps)
+        return Clip(frames=np.zeros((4, 64, 64, 3), dtype=np.uint8), fps=24, audio=None, sample_rate=None)
+
+
 @pytest.fixture
 def parts(settings):
     store, storage = open_store(settings), open_storage(settings)
@@ -195,24 +213,13 @@ def test_janitor_runs_each_chore_when_due_and_survives_a_failing_one(parts, capl
 def test_drain_hands_back_a_request_that_outlives_the_grace_period(settings, parts) -> None:
     store, storage, owner = parts
     job = store.submit(owner, STANDARD, BODY)
-    started = threading.Event()
-
-    class SlowEngine:
-        info = EngineInfo(family="slow", weights="none", random_weights=True, device="cpu", dtype="none")
-
-        def generate(self, spec, on_progress=None):
-            started.set()
-            for _ in range(200):  # 10 s unless stopped
-                time.sleep(0.05)
-                on_progress(1.0)
-            raise AssertionError("the engine was not stopped")
-
-    worker = make_worker(settings, store, storage, SlowEngine())
+    engine = SleepingEngine(seconds=10)  # unless stopped: it reports progress, which raises once handed back
+    worker = make_worker(settings, store, storage, engine)
     worker.progress_interval = 0.0
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
-    assert started.wait(10)
+    assert engine.started.wait(10)
     stop.set()
     assert worker.drain(0.2) is False
     thread.join(timeout=5)
@@ -232,17 +239,8 @@ def test_a_request_finishing_in_the_grace_period_keeps_its_lease(settings, parts
     """Lease 0.3 s, a 1.5 s request, shutdown at once, a reaper running all along: it completes on attempt 1."""
     store, storage, owner = parts
     job = store.submit(owner, STANDARD, BODY)
-    started = threading.Event()
-
-    class SteadyEngine:
-        info = EngineInfo(family="steady", weights="none", random_weights=True, device="cpu", dtype="none")
-
-        def generate(self, spec, on_progress=None):
-            started.set()
-            time.sleep(1.5)
-            return Clip(frames=np.zeros((4, 64, 64, 3), dtype=np.uint8), fps=24, audio=None, sample_rate=None)
-
-    worker = Worker(store, storage, lambda: SteadyEngine(), lease_seconds=0.3, poll_seconds=0.01,
+    engine = SleepingEngine(seconds=1.5)
+    worker = Worker(store, storage, lambda: engine, lease_seconds=0.3, poll_seconds=0.01,
                     scratch_dir=settings.data_dir / "tmp")
     stop, reaping = threading.Event(), threading.Event()
     reaped: list = []
@@ -254,7 +252,7 @@ def test_a_request_finishing_in_the_grace_period_keeps_its_lease(settings, parts
     threads = [threading.Thread(target=worker.run, args=(stop,)), threading.Thread(target=reaper)]
     for thread in threads:
         thread.start()
-    assert started.wait(10)
+    assert engine.started.wait(10)
     stop.set()
     assert worker.drain(10) is True
     reaping.set()
