@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -89,13 +91,18 @@ def test_sqlite_contention_never_reaches_a_client(stack: LiveServer) -> None:
 
 
 def _cancel_everything_queued(stack: LiveServer) -> None:
-    """So the module's shutdown does not wait on a queue of tiny videos."""
-    from reelserve.store import SqliteJobStore
+    """So the module's shutdown does not wait on a queue of tiny videos.
 
-    store = SqliteJobStore(stack.log.parent / "reelserve.db")
-    for row in store._conn().execute("SELECT id, owner FROM jobs WHERE status = 'in_queue'"):
-        store.cancel(row["id"], row["owner"])
-    store.close()
+    The ids are read in full and the connection closed before cancelling through the API: a write on a
+    connection whose read is still open fails at once with SQLITE_BUSY_SNAPSHOT (busy_timeout does not
+    apply) whenever a worker commits in between, which made this helper flaky.
+    """
+    with contextlib.closing(sqlite3.connect(stack.log.parent / "reelserve.db", timeout=30)) as conn:
+        queued = [row[0] for row in conn.execute("SELECT id FROM jobs WHERE status = 'in_queue'").fetchall()]
+    with httpx.Client(base_url=stack.base, headers=stack.auth, timeout=60) as client:
+        for request_id in queued:
+            # "not_cancellable" when a worker claimed it first: either way it no longer waits in the queue.
+            assert client.post(f"/v1/requests/{request_id}/cancel").status_code == 200
 
 
 def test_concurrent_duplicate_submits_over_http_make_one_request(stack: LiveServer) -> None:
