@@ -1,12 +1,12 @@
 # make serve: set up, then run the API with an in-process worker (SQLite + local storage).
-# make test:  set up from scratch (venv, pinned packages, tiny test weights), then run the suite.
+# make test:  set up from scratch (venv, pinned packages, tiny test weights, a running PostgreSQL), then run the suite.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= ./data
 STAMP := $(VENV)/.install-stamp
 
-.PHONY: install serve test lock clean
+.PHONY: install services serve test lock clean
 
 install: $(STAMP)
 
@@ -20,7 +20,11 @@ $(STAMP): requirements.lock pyproject.toml
 serve: install
 	$(BIN)/reelserve serve --data-dir $(DATA_DIR)
 
-test: install
+# The services the tests talk to for real: PostgreSQL (the S3 server is started by the tests themselves).
+services:
+	bash scripts/ensure-postgres.sh
+
+test: install services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Refreshes requirements.lock from what is installed in the venv.

@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +34,76 @@ def tiny_engine(tiny_cache: Path):
     from reelserve.engines.ltx2 import Ltx2Engine
 
     return Ltx2Engine.load("tiny", device="cpu", cache_dir=tiny_cache, checkpoint="Lightricks/LTX-2")
+
+
+# --- PostgreSQL: a real server (make test starts the local one); each test gets its own schema ---------
+
+PG_URL = os.environ.get("REELSERVE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    import psycopg
+
+    try:
+        psycopg.connect(PG_URL, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_URL} ({exc}); `make test` starts it "
+                    "(scripts/ensure-postgres.sh), or set REELSERVE_TEST_DATABASE_URL")
+    return PG_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A database URL whose search_path is a fresh schema, dropped afterwards: tests never see each other's rows."""
+    import psycopg
+
+    schema = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in pg_server else "?"
+    yield f"{pg_server}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# --- S3: moto's server mode, a separate process spoken to over HTTP; each test gets its own bucket ------
+
+S3_CREDENTIALS = {"s3_access_key_id": "test-access", "s3_secret_access_key": "test-secret", "s3_region": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import httpx
+
+    from tests.live import free_port
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            assert proc.poll() is None, log.read_text()
+            try:
+                httpx.get(f"{endpoint}/moto-api/", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_url(s3_endpoint: str) -> str:
+    """A fresh bucket on the S3 server, as a storage URL with a prefix."""
+    import boto3
+
+    bucket = f"t-{secrets.token_hex(6)}"
+    boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="test-access", aws_secret_access_key="test-secret",
+                 region_name="us-east-1").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/videos"

@@ -30,6 +30,44 @@ def test_keys_create_list_revoke(tmp_path) -> None:
     assert again.exit_code == 1 and "no active key" in again.output
 
 
+def test_keys_commands_use_the_postgres_queue_when_a_database_url_is_set(tmp_path, pg_url) -> None:
+    env = {"REELSERVE_DATABASE_URL": pg_url}
+    created = runner.invoke(app, ["keys", "create", "--name", "shared", "--data-dir", str(tmp_path)], env=env)
+    assert created.exit_code == 0, created.output
+    store = open_store(Settings(data_dir=tmp_path, database_url=pg_url))
+    assert store.authenticate(created.stdout.strip().splitlines()[-1]).name == "shared"
+    assert not (tmp_path / "reelserve.db").exists(), "nothing went to SQLite"
+    store.close()
+
+
+def _cli(*args: str, **env: str):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "reelserve.cli", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
+
+
+def test_a_wrong_setting_is_one_line_naming_it_and_exit_2(tmp_path) -> None:
+    cases = {
+        "REELSERVE_DATABASE_URL": ("mysql://db/x", "postgresql://"),
+        "REELSERVE_STORAGE_URL": ("gs://bucket", "s3://bucket"),
+        "REELSERVE_LEASE_SECONDS": ("-1", "greater than 0"),
+    }
+    for name, (value, fix) in cases.items():
+        ran = _cli("keys", "list", "--data-dir", str(tmp_path), **{name: value})
+        assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr
+        assert ran.stderr.startswith(f"error: {name}: ") and fix in ran.stderr, ran.stderr
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path) -> None:
+    ran = _cli("keys", "list", "--data-dir", str(tmp_path),
+               REELSERVE_DATABASE_URL="postgresql://app:hunter2@127.0.0.1:1/reelserve")
+    assert ran.returncode == 2 and "REELSERVE_DATABASE_URL" in ran.stderr and "Connection refused" in ran.stderr
+    assert "hunter2" not in ran.stderr + ran.stdout
+
+
 def _pull(tmp_path, *args: str, **env: str):
     import os
     import subprocess

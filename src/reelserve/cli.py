@@ -13,7 +13,9 @@ import typer
 from reelserve import cli_client
 from reelserve.settings import Settings
 
-app = typer.Typer(help="Self-hosted text-to-video: a RunComfy-compatible queue API over LTX-2.", no_args_is_help=True)
+# Locals in tracebacks could show a database URL's password or an S3 secret: never print them.
+app = typer.Typer(help="Self-hosted text-to-video: a RunComfy-compatible queue API over LTX-2.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 for _command in cli_client.COMMANDS:
@@ -98,9 +100,10 @@ def serve(
 
 
 def _ensure_first_key(store: Any, data_dir: Path) -> None:
-    if store.list_keys():
+    created = store.create_first_key("default")  # atomic: replicas starting together make one key
+    if created is None:
         return
-    _, plaintext = store.create_key("default")
+    _, plaintext = created
     if sys.stdout.isatty():
         typer.echo("No API key existed, so one was created. It is shown only this once; keep it:")
         typer.echo(f"  export REELSERVE_API_KEY={plaintext}")
@@ -180,5 +183,23 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id from `key
     typer.echo(f"revoked {key_id}")
 
 
+def main() -> None:
+    """The `reelserve` entry point: a setting the operator got wrong is one clear line and exit 2, not a traceback."""
+    from pydantic import ValidationError
+
+    from reelserve.errors import ConfigurationError
+
+    try:
+        app()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            typer.echo(f"error: REELSERVE_{field.upper()}: {error['msg'].removeprefix('Value error, ')}", err=True)
+        raise SystemExit(2) from None
+    except ConfigurationError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -63,10 +63,26 @@ class MediaLinkError(ReelserveError):
     """This media link is invalid or has expired: fetch the request's result again for a fresh link."""
 
 
-class StoreBusyError(ReelserveError):
-    """The queue database is busy: retry in a moment."""
+class UnavailableError(ReelserveError):
+    """A service reelserve depends on is unavailable: retry in a moment.
+
+    Transient by definition: a worker that meets one leaves its request for another attempt
+    rather than failing it, and the API answers 503 with Retry-After.
+    """
 
     retry_after = 1
+
+
+class StoreBusyError(UnavailableError):
+    """The queue database is busy: retry in a moment."""
+
+
+class StoreUnavailableError(StoreBusyError):
+    """The queue database cannot be reached right now: retry in a moment."""
+
+
+class StorageUnavailableError(UnavailableError):
+    """The media storage cannot be reached right now: retry in a moment."""
 
 
 # --- state errors: raised by the store when a transition is not allowed ------------------------

@@ -7,11 +7,12 @@ Every field can be set as `REELSERVE_<FIELD>` (e.g. `REELSERVE_WEIGHTS=tiny`) or
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,7 +23,16 @@ def _default_cache_dir() -> Path:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REELSERVE_", extra="ignore")
 
-    data_dir: Path = Field(Path("./data"), description="Where the SQLite database and stored videos live.")
+    data_dir: Path = Field(
+        Path("./data"), description="Where the SQLite database, local videos, scratch files and the signing key live."
+    )
+    database_url: str | None = Field(
+        None, repr=False,
+        description="`postgresql://user:pass@host:5432/db`: share one queue between API replicas and workers. "
+        "Unset: SQLite in the data dir.",
+    )
+    database_pool_size: int = Field(10, ge=1, description="PostgreSQL connections each process may open (plus one "
+                                    "per worker for LISTEN).")
     host: str = Field("127.0.0.1", description="Interface the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     public_url: str | None = Field(
@@ -45,6 +55,18 @@ class Settings(BaseSettings):
     vae_tiling: bool | None = Field(None, description="Decode video in tiles; unset: on with CUDA, off on CPU.")
     offload_text_encoder: bool = Field(False, description="Keep the text encoder on the CPU except while encoding.")
     fp8: bool = Field(False, description="Store transformer weights in fp8 (layerwise casting) for smaller GPUs.")
+    storage_url: str | None = Field(
+        None,
+        description="`s3://bucket/prefix`: keep videos in an S3-compatible bucket shared by every process, and hand "
+        "out presigned links. Unset: the data dir, served by the API.",
+    )
+    s3_endpoint_url: str | None = Field(None, description="S3 API endpoint for MinIO, R2, Ceph...; unset: AWS.")
+    s3_region: str = Field("us-east-1", description="S3 region (R2: `auto`).")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 credentials; unset: boto3's default chain (AWS_* variables, ~/.aws, instance role)."
+    )
+    s3_secret_access_key: str | None = Field(None, repr=False, description="The secret for `s3_access_key_id`.")
+    s3_part_size_mib: int = Field(8, ge=5, le=5120, description="Multipart upload part size; S3's minimum is 5 MiB.")
     cache_dir: Path = Field(default_factory=_default_cache_dir, description="Where built tiny weights are cached.")
     signing_secret: str | None = Field(
         None, description="HMAC secret for output URLs; generated and kept in the data dir when unset."
@@ -65,6 +87,20 @@ class Settings(BaseSettings):
     retention_seconds: int = Field(
         7 * 24 * 3600, ge=1, description="How long finished requests and their videos are kept before deletion."
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql://user:password@host:5432/database URL; unset it to use SQLite")
+        return value or None
+
+    @field_validator("storage_url")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^s3://[^/]+(/.*)?$", value):
+            raise ValueError("must look like s3://bucket or s3://bucket/prefix; unset it to keep videos in the data dir")
+        return value or None
 
     @property
     def base_url(self) -> str:

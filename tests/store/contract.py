@@ -37,6 +37,19 @@ class StoreContract:
         assert store.authenticate(plaintext) is None
         assert store.revoke_key(key.id) is False
 
+    def test_the_first_key_is_created_once_however_many_race_for_it(self, store: JobStore) -> None:
+        barrier = threading.Barrier(8)
+
+        def race(_: int):
+            barrier.wait()
+            return store.create_first_key("default")
+
+        with ThreadPoolExecutor(8) as pool:
+            created = [c for c in pool.map(race, range(8)) if c is not None]
+        assert len(created) == 1 and [k.id for k in store.list_keys()] == [created[0][0].id]
+        assert store.authenticate(created[0][1]) == created[0][0]
+        assert store.create_first_key("again") is None
+
     def test_keys_are_stored_only_as_hashes(self, store: JobStore) -> None:
         _, plaintext = store.create_key("secret")
         assert all(plaintext not in repr(k) for k in store.list_keys())

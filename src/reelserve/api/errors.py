@@ -26,7 +26,7 @@ ERROR_TABLE: list[tuple[type[errors.ReelserveError], int, int]] = [
     (errors.TooManyRequestsError, 429, 429001),
     (errors.PayloadTooLargeError, 413, 413001),
     (errors.MediaLinkError, 403, 403001),
-    (errors.StoreBusyError, 503, 503001),
+    (errors.UnavailableError, 503, 503001),
     (errors.ReelserveError, 500, 500001),
 ]
 

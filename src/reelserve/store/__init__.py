@@ -12,7 +12,12 @@ __all__ = ["TERMINAL", "ApiKey", "Job", "JobStore", "Reaped", "SqliteJobStore", 
 
 
 def open_store(settings: Settings) -> JobStore:
-    """The store the settings name, migrated and ready."""
-    store = SqliteJobStore(settings.database_path)
+    """The store the settings name (PostgreSQL when `database_url` is set, else SQLite), migrated and ready."""
+    if settings.database_url:
+        from reelserve.store.postgres import PostgresJobStore  # psycopg is only imported when asked for
+
+        store: JobStore = PostgresJobStore(settings.database_url, pool_size=settings.database_pool_size)
+    else:
+        store = SqliteJobStore(settings.database_path)
     store.migrate()
     return store

@@ -15,6 +15,7 @@ import json
 import math
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -99,6 +100,18 @@ class SubmitTransaction(Protocol):
     def get_job(self, job_id: str) -> Job: ...
 
 
+# Columns `_set_running` may set; anything else is a programming error.
+RUNNING_FIELDS = frozenset(
+    {"status", "finished_at", "progress", "output_key", "metadata", "error_code", "error_message",
+     "lease_owner", "lease_expires_at"}
+)
+
+
+def _new_key(name: str) -> tuple[ApiKey, str]:
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    return ApiKey(id="key_" + secrets.token_hex(6), name=name, prefix=plaintext[:10], created_at=utcnow()), plaintext
+
+
 def _finished(status: Status, metadata: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """Columns every terminal write sets: the state, when, what was produced, and the lease released."""
     return {"status": status.value, "finished_at": utcnow(), "metadata": metadata,
@@ -121,10 +134,15 @@ class JobStore(abc.ABC):
 
     def create_key(self, name: str) -> tuple[ApiKey, str]:
         """Create a key; returns it and its plaintext, which is never stored and never shown again."""
-        plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
-        key = ApiKey(id="key_" + secrets.token_hex(6), name=name, prefix=plaintext[:10], created_at=utcnow())
+        key, plaintext = _new_key(name)
         self._insert_key(key, hash_api_key(plaintext))
         return key, plaintext
+
+    def create_first_key(self, name: str) -> tuple[ApiKey, str] | None:
+        """Create a key only if none exists, atomically: of several API replicas starting together
+        on an empty database, exactly one creates it. None when a key already existed."""
+        key, plaintext = _new_key(name)
+        return (key, plaintext) if self._insert_first_key(key, hash_api_key(plaintext)) else None
 
     def authenticate(self, plaintext: str) -> ApiKey | None:
         """The active key matching `plaintext`, or None."""
@@ -210,12 +228,12 @@ class JobStore(abc.ABC):
 
     def set_progress(self, job_id: str, worker_id: str, progress: float) -> None:
         progress = min(100.0, max(0.0, float(progress)))
-        if not self._update_running(job_id, worker_id, {"progress": progress}):
+        if not self._set_running(job_id, worker_id, {"progress": progress}):
             raise LeaseLostError()
 
     def renew_lease(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
         """Extend the lease; False when this worker no longer holds it (reaped, then maybe claimed again)."""
-        return self._update_running(job_id, worker_id, {"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)})
+        return self._set_running(job_id, worker_id, {"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)})
 
     def release(self, job_id: str, worker_id: str) -> bool:
         """Give a running job back to the queue at once (a worker shutting down); the attempt is not counted."""
@@ -228,15 +246,21 @@ class JobStore(abc.ABC):
     def complete(self, job_id: str, worker_id: str, output_key: str, metadata: dict[str, Any]) -> None:
         """Mark a leased job completed; fenced on the lease so a stale worker cannot publish."""
         fields = _finished(Status.COMPLETED, metadata, progress=100.0, output_key=output_key)
-        if not self._update_running(job_id, worker_id, fields):
+        if not self._set_running(job_id, worker_id, fields):
             raise LeaseLostError()
 
     def fail(self, job_id: str, worker_id: str, code: str, message: str, metadata: dict[str, Any]) -> None:
         if not code or not message:
             raise InvalidTransitionError("a failed job needs an error code and a message")
         fields = _finished(Status.FAILED, metadata, error_code=code, error_message=message)
-        if not self._update_running(job_id, worker_id, fields):
+        if not self._set_running(job_id, worker_id, fields):
             raise LeaseLostError()
+
+    def _set_running(self, job_id: str, worker_id: str, fields: dict[str, Any]) -> bool:
+        unknown = set(fields) - RUNNING_FIELDS
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        return self._update_running(job_id, worker_id, fields)
 
     # --- retention -----------------------------------------------------------------------------
 
@@ -258,10 +282,20 @@ class JobStore(abc.ABC):
     def live_workers(self, within_seconds: float) -> list[WorkerInfo]:
         return self._workers_seen_since(utcnow() - timedelta(seconds=within_seconds))
 
+    def subscribe(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
+        """Call `on_new_job` (from another thread) whenever a job may have become claimable; returns
+        the unsubscribe function. A hint only: workers still poll, so a backend without push (SQLite)
+        subscribes no one and a missed notification costs at most one poll interval."""
+        return lambda: None
+
     # --- what a backend persists ---------------------------------------------------------------
 
     @abc.abstractmethod
     def _insert_key(self, key: ApiKey, key_hash: str) -> None: ...
+
+    @abc.abstractmethod
+    def _insert_first_key(self, key: ApiKey, key_hash: str) -> bool:
+        """Insert the key only if the table is empty, in one atomic step; True if inserted."""
 
     @abc.abstractmethod
     def _find_key_by_hash(self, key_hash: str) -> tuple[ApiKey, str] | None: ...
@@ -281,7 +315,8 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     def _update_running(self, job_id: str, worker_id: str, fields: dict[str, Any]) -> bool:
-        """Apply `fields` only if the job is in_progress and leased to `worker_id`; True if it was."""
+        """Apply `fields` (names from RUNNING_FIELDS, already checked) only if the job is in_progress and
+        leased to `worker_id`; True if it was."""
 
     @abc.abstractmethod
     def _release(self, job_id: str, worker_id: str) -> bool: ...

@@ -26,6 +26,10 @@ BUSY_TIMEOUT_MS = 30_000
 # Every query in one place, by name.
 SQL = {
     "insert_key": "INSERT INTO api_keys (id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)",
+    "insert_first_key": (
+        "INSERT INTO api_keys (id, name, key_hash, prefix, created_at)"
+        " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM api_keys)"
+    ),
     "key_by_hash": "SELECT * FROM api_keys WHERE key_hash = ?",
     "list_keys": "SELECT * FROM api_keys ORDER BY created_at",
     "revoke_key": "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
@@ -76,12 +80,6 @@ SQL = {
     ),
     "workers_since": "SELECT * FROM workers WHERE last_seen_at >= ? ORDER BY started_at",
 }
-
-# Columns `_update_running` may set; anything else is a programming error.
-RUNNING_FIELDS = frozenset(
-    {"status", "finished_at", "progress", "output_key", "metadata", "error_code", "error_message",
-     "lease_owner", "lease_expires_at"}
-)
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -240,6 +238,12 @@ class SqliteJobStore(JobStore):
         with self._write() as conn:
             conn.execute(SQL["insert_key"], (key.id, key.name, key_hash, key.prefix, _ts(key.created_at)))
 
+    def _insert_first_key(self, key: ApiKey, key_hash: str) -> bool:
+        # One statement under BEGIN IMMEDIATE's write lock: the check and the insert cannot interleave.
+        with self._write() as conn:
+            values = (key.id, key.name, key_hash, key.prefix, _ts(key.created_at))
+            return conn.execute(SQL["insert_first_key"], values).rowcount == 1
+
     def _find_key_by_hash(self, key_hash: str) -> tuple[ApiKey, str] | None:
         row = self._conn().execute(SQL["key_by_hash"], (key_hash,)).fetchone()
         return None if row is None else (_row_to_key(row), row["key_hash"])
@@ -282,9 +286,6 @@ class SqliteJobStore(JobStore):
         return None if row is None else _row_to_job(row)
 
     def _update_running(self, job_id: str, worker_id: str, fields: dict[str, Any]) -> bool:
-        unknown = set(fields) - RUNNING_FIELDS
-        if unknown:
-            raise ValueError(f"not updatable: {sorted(unknown)}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
         sql = f"UPDATE jobs SET {assignments} WHERE id = ? AND status = 'in_progress' AND lease_owner = ?"
         values = [_to_column(v) for v in fields.values()] + [job_id, worker_id]
