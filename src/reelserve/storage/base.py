@@ -12,6 +12,18 @@ KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}(/[A-Za-z0-9_-]{1,64})?/[A-Za-z0
 JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
+def is_valid_key(key: str) -> bool:
+    """A key every storage accepts: the pattern above, and nothing that could climb out of its root."""
+    return bool(KEY_PATTERN.match(key)) and ".." not in key
+
+
+def check_job_id(job_id: str) -> str:
+    """`job_id`, if it can name a request's folder (or prefix) safely; ValueError otherwise."""
+    if not JOB_ID_PATTERN.match(job_id):
+        raise ValueError(f"invalid request id {job_id!r}")
+    return job_id
+
+
 def media_key(job_id: str, attempt: str | None = None, filename: str = "video.mp4") -> str:
     return f"{job_id}/{attempt}/{filename}" if attempt else f"{job_id}/{filename}"
 
@@ -19,7 +31,8 @@ def media_key(job_id: str, attempt: str | None = None, filename: str = "video.mp
 class MediaStorage(abc.ABC):
     @abc.abstractmethod
     def put(self, key: str, source: Path) -> None:
-        """Store `source` under `key`, all or nothing; raises if it could not be stored."""
+        """Store `source` under `key`, all or nothing; raises if it could not be stored
+        (`StorageUnavailableError` when the failure is transient and worth retrying)."""
 
     @abc.abstractmethod
     def url_for(self, key: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from reelserve.errors import MediaLinkError, RequestNotFoundError
-from reelserve.storage.base import JOB_ID_PATTERN, KEY_PATTERN, MediaStorage
+from reelserve.storage.base import MediaStorage, check_job_id, is_valid_key
 from reelserve.storage.signing import UrlSigner
 
 
@@ -20,7 +20,7 @@ class LocalMediaStorage(MediaStorage):
 
     def path_for(self, key: str) -> Path | None:
         """The file for a well-formed key, or None; keys never escape the media root."""
-        if not KEY_PATTERN.match(key) or ".." in key:
+        if not is_valid_key(key):
             return None
         return self.root / key
 
@@ -51,6 +51,4 @@ class LocalMediaStorage(MediaStorage):
             target.unlink(missing_ok=True)
 
     def delete_all(self, job_id: str) -> None:
-        if not JOB_ID_PATTERN.match(job_id):
-            raise ValueError(f"invalid request id {job_id!r}")
-        shutil.rmtree(self.root / job_id, ignore_errors=True)
+        shutil.rmtree(self.root / check_job_id(job_id), ignore_errors=True)
