@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
+import httpx
 import numpy as np
 import pytest
 
@@ -261,3 +263,168 @@ def test_a_request_finishing_in_the_grace_period_keeps_its_lease(settings, parts
     done = store.get(job.id)
     assert (done.status, done.attempts) == (Status.COMPLETED, 1)
     assert all(r.requeued == [] and r.interrupted == [] for r in reaped)
+
+
+def test_an_idle_worker_on_postgres_starts_a_new_request_without_waiting_to_poll(settings, pg_url) -> None:
+    """poll_seconds is 60: only NOTIFY can make the pickup fast."""
+    settings = settings.model_copy(update={"database_url": pg_url})
+    store, storage = open_store(settings), open_storage(settings)
+    owner, _ = store.create_key("k")
+    engine = SleepingEngine(seconds=0.05)
+    worker = Worker(store, storage, lambda: engine, lease_seconds=30, poll_seconds=60,
+                    scratch_dir=settings.data_dir / "tmp")
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        time.sleep(0.5)  # idle, listening
+        submitted = time.monotonic()
+        job = store.submit(owner.id, STANDARD, BODY)
+        assert engine.started.wait(10)
+        pickup = time.monotonic() - submitted
+        assert pickup < 30, "the worker waited for its poll instead of being notified"
+    finally:
+        stop.set()
+        worker.wake()
+        thread.join(timeout=10)
+        store.close()
+    assert not thread.is_alive(), "wake() cut the idle wait short"
+    print(f"\nPostgreSQL pickup with a 60 s poll interval: {pickup * 1000:.1f} ms")
+
+
+def test_on_postgres_and_s3_a_worker_publishes_a_presigned_video_and_the_janitor_purges_it(
+        settings, pg_url, s3_endpoint, s3_url, tiny_engine, tmp_path) -> None:
+    """The scale-out storage pair end to end: real store, real bucket, real engine, real purge."""
+    from reelserve.api.wire import result_body
+    from tests.conftest import S3_CREDENTIALS
+
+    settings = settings.model_copy(update={"database_url": pg_url, "storage_url": s3_url,
+                                           "s3_endpoint_url": s3_endpoint, **S3_CREDENTIALS})
+    store, storage = open_store(settings), open_storage(settings)
+    owner, _ = store.create_key("k")
+    job = store.submit(owner.id, STANDARD, BODY)
+    assert make_worker(settings, store, storage, tiny_engine).run_once() is True
+    done = store.get(job.id)
+    url = result_body(done, storage)["output"]["video"]
+    assert url.startswith(f"{s3_endpoint}/") and "X-Amz-Signature=" in url
+    (tmp_path / "got.mp4").write_bytes(httpx.get(url).raise_for_status().content)
+    info = probe_mp4(tmp_path / "got.mp4")
+    assert (info.frames, info.width, info.height, info.audio_seconds) == (72, 144, 256, 3.0)
+
+    janitor = Janitor(store, storage, retention_seconds=0.001, reap_every=60)
+    time.sleep(0.01)
+    assert janitor.purge() == 1
+    assert store.get(job.id) is None and store.was_expired(job.id, owner.id)
+    assert storage._client.list_objects_v2(Bucket=storage.bucket)["KeyCount"] == 0
+    store.close()
+
+
+def test_a_worker_rides_out_a_database_outage_mid_request_and_while_idle(settings, pg_url) -> None:
+    """PostgreSQL unreachable for 1.5 s, twice: the worker neither dies nor loses or fails a request."""
+    from reelserve.errors import StoreUnavailableError
+    from reelserve.store.postgres import PostgresJobStore
+    from tests.faults import TcpProxy
+
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    proxied = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    assert proxied != pg_url
+    direct, store = PostgresJobStore(pg_url), PostgresJobStore(proxied, pool_size=3)
+    direct.migrate()
+    store._pool.timeout = 2  # how long a call waits for a connection before giving up (5 s in production)
+    owner, _ = direct.create_key("k")
+    engine = SleepingEngine(seconds=1.0)
+    worker = Worker(store, open_storage(settings), lambda: engine, lease_seconds=4, poll_seconds=0.05,
+                    scratch_dir=settings.data_dir / "tmp", progress_interval=0.0)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        first = direct.submit(owner.id, STANDARD, BODY)
+        assert engine.started.wait(10)
+        proxy.cut()  # mid-request: progress writes and the lease renewal fail
+        with pytest.raises(StoreUnavailableError):
+            store.get(first.id)  # what an API replica would answer 503001 with
+        time.sleep(1.5)
+        proxy.restore()
+        _wait_for(lambda: direct.get(first.id).status is Status.COMPLETED)
+        proxy.cut()  # idle: claims fail
+        time.sleep(1.5)
+        second = direct.submit(owner.id, STANDARD, BODY)
+        proxy.restore()
+        _wait_for(lambda: direct.get(second.id).status is Status.COMPLETED)
+        assert thread.is_alive()
+        assert [direct.get(j.id).attempts for j in (first, second)] == [1, 1]
+    finally:
+        stop.set()
+        worker.wake()
+        thread.join(timeout=20)
+        proxy.close()
+        store.close()
+        direct.close()
+
+
+def _wait_for(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_completion_whose_reply_was_lost_keeps_its_video(settings, tiny_engine) -> None:
+    """The commit landed but the connection dropped before the reply: the retry is rejected by the
+    lease fence, and the worker must not delete the video the row now points at."""
+    from reelserve.errors import StoreUnavailableError
+    from reelserve.store import SqliteJobStore
+
+    class LostReply(SqliteJobStore):
+        lost = False
+
+        def complete(self, *args, **kwargs) -> None:
+            super().complete(*args, **kwargs)
+            if not self.lost:
+                self.lost = True
+                raise StoreUnavailableError()
+
+    store = LostReply(settings.database_path)
+    store.migrate()
+    storage = open_storage(settings)
+    job = store.submit(store.create_key("k")[0].id, STANDARD, BODY)
+    worker = make_worker(settings, store, storage, tiny_engine)
+    assert worker.run_once() is True
+    done = store.get(job.id)
+    assert done.status is Status.COMPLETED and store.lost
+    assert storage.path_for(done.output_key).is_file()
+
+
+def test_a_storage_outage_during_the_upload_is_retried_not_failed(settings, parts, tiny_engine, caplog) -> None:
+    from reelserve.errors import StorageUnavailableError
+
+    store, storage, owner = parts
+    real_put, calls = storage.put, []
+
+    def flaky_put(key, source):
+        calls.append(key)
+        if len(calls) <= 2:
+            raise StorageUnavailableError("The media storage is unavailable (upload: connection refused).")
+        real_put(key, source)
+
+    storage.put = flaky_put
+    job = store.submit(owner, STANDARD, BODY)
+    worker = make_worker(settings, store, storage, tiny_engine)
+    with fast_retries():
+        assert worker.run_once() is True
+    done = store.get(job.id)
+    assert (done.status, done.attempts, len(calls)) == (Status.COMPLETED, 1, 3)
+    assert "Retrying the upload" in caplog.text
+
+
+@contextlib.contextmanager
+def fast_retries():
+    """The worker waits a second between retries; these tests need not."""
+    from reelserve.worker import runner
+
+    real, runner.STORE_RETRY_SECONDS = runner.STORE_RETRY_SECONDS, 0.01
+    try:
+        yield
+    finally:
+        runner.STORE_RETRY_SECONDS = real

@@ -26,7 +26,7 @@ from typing import Any
 from reelserve.catalog import recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
 from reelserve.engines.shots import plan_shots
-from reelserve.errors import GenerationError, LeaseLostError
+from reelserve.errors import GenerationError, LeaseLostError, StoreBusyError, UnavailableError
 from reelserve.media import write_mp4
 from reelserve.storage import MediaStorage, media_key
 from reelserve.store import Job, JobStore
@@ -35,6 +35,7 @@ from reelserve.worker.janitor import Janitor
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0  # at most; a short lease is renewed three times per lease
+STORE_RETRY_SECONDS = 1.0  # between attempts while the queue database or the media storage is unreachable
 PROGRESS_INTERVAL_SECONDS = 1.0
 MAX_SEED = 2**32 - 1
 
@@ -107,11 +108,15 @@ class Worker:
         self.progress_interval = progress_interval
         self._engine_info: dict[str, Any] = {"state": "loading"}
         self._beat_lock = threading.Lock()
+        # Held while renewing a lease and while writing a job's outcome: a renewal can then never
+        # race the completion that releases the lease and mistake it for a lost lease.
+        self._lease_lock = threading.Lock()
         self._current: Job | None = None
         self._idle = threading.Event()  # set whenever no job is claimed or running
         self._idle.set()
         self._lease_lost = threading.Event()  # set when the current job is no longer this worker's to finish
         self._exited = threading.Event()  # run() has returned: nothing left to heartbeat for
+        self._wake = threading.Event()  # a job may be claimable (the store's push) or it is time to stop
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -119,20 +124,35 @@ class Worker:
         """Load the engine, then process jobs until `stop` is set (the job in hand is finished first)."""
         heartbeat = threading.Thread(target=self._heartbeat, name="worker-heartbeat", daemon=True)
         heartbeat.start()
+        unsubscribe = lambda: None  # noqa: E731
         try:
             self.engine = self._load_engine()
             self._engine_info = {"state": "ready", **self.engine.info.describe()}
             self._beat()
             log.info("worker %s ready: %s", self.id, self._engine_info)
+            unsubscribe = self.store.subscribe(self._wake.set)
             while not stop.is_set():
                 if self.janitor is not None:
                     self.janitor.run_due()
-                if not self.run_once():
-                    stop.wait(self.poll_seconds)
+                self._wake.clear()  # before claiming: a notification that lands during the claim is kept
+                try:
+                    found = self.run_once()
+                except UnavailableError as exc:
+                    # A database or storage restart must not kill the worker: wait, then claim again.
+                    log.warning("%s Retrying in %.0f s.", exc.message, STORE_RETRY_SECONDS)
+                    stop.wait(STORE_RETRY_SECONDS)
+                    continue
+                if not found:
+                    self._wake.wait(self.poll_seconds)
         finally:
+            unsubscribe()
             # The heartbeat outlives `stop`: a job finishing in the grace period keeps its lease renewed.
             self._exited.set()
             heartbeat.join(timeout=self.heartbeat_seconds)
+
+    def wake(self) -> None:
+        """Cut an idle wait short: call after setting `stop`, or when a job may be waiting."""
+        self._wake.set()
 
     def drain(self, grace_seconds: float) -> bool:
         """Call once `stop` is set: wait up to `grace_seconds` for the current job to finish.
@@ -143,9 +163,13 @@ class Worker:
         if self._idle.wait(grace_seconds):
             return True
         job = self._current
-        if job is not None and self.store.release(job.id, self.id):
-            log.warning("job %s: not finished within the %.1f s shutdown grace period; back in the queue",
-                        job.id, grace_seconds)
+        try:
+            if job is not None and self.store.release(job.id, self.id):
+                log.warning("job %s: not finished within the %.1f s shutdown grace period; back in the queue",
+                            job.id, grace_seconds)
+        except StoreBusyError:
+            log.warning("job %s: could not hand it back (database unavailable); it returns to the queue when its "
+                        "lease expires", job.id)
         self._lease_lost.set()
         return False
 
@@ -159,17 +183,50 @@ class Worker:
             for beat in (self._beat, self._renew_lease):
                 try:
                     beat()
-                except Exception:  # a missed beat is retried next time; the lease outlasts three of them
+                except StoreBusyError:  # a missed beat is retried next time; the lease outlasts three of them
+                    log.warning("worker heartbeat missed: the queue database is unavailable")
+                except Exception:
                     log.exception("worker heartbeat failed")
             if self._exited.wait(self.heartbeat_seconds):
                 return
 
     def _renew_lease(self) -> None:
-        job = self._current
-        if job is not None and not self._lease_lost.is_set() and not self.store.renew_lease(
-                job.id, self.id, self.lease_seconds):
-            log.warning("job %s: lease lost (this worker was stalled past it); stopping its generation", job.id)
-            self._lease_lost.set()
+        with self._lease_lock:
+            job = self._current
+            if job is not None and not self._lease_lost.is_set() and not self.store.renew_lease(
+                    job.id, self.id, self.lease_seconds):
+                log.warning("job %s: lease lost (this worker was stalled past it); stopping its generation", job.id)
+                self._lease_lost.set()
+
+    def _write_outcome(self, write: Callable[[], None], what: str) -> None:
+        """Complete or fail the current job (retried like any write); once written, the heartbeat
+        leaves its lease alone."""
+
+        def once() -> None:
+            with self._lease_lock:
+                try:
+                    write()
+                except UnavailableError:
+                    raise  # not written: still this worker's job, and its lease is still renewed
+                except BaseException:
+                    self._current = None
+                    raise
+                self._current = None
+
+        self._retrying(once, what)
+
+    def _retrying(self, action: Callable[[], None], what: str) -> None:
+        """Run `action`, retrying while the database or storage is unavailable, for up to one lease
+        period; after that the lease has lapsed anyway and the reaper gives the job another attempt."""
+        deadline = time.monotonic() + self.lease_seconds
+        while True:
+            try:
+                return action()
+            except UnavailableError as exc:
+                if time.monotonic() + STORE_RETRY_SECONDS > deadline:
+                    raise
+                log.warning("%s Retrying %s in %.0f s.", exc.message, what, STORE_RETRY_SECONDS)
+            time.sleep(STORE_RETRY_SECONDS)
 
     def run_once(self) -> bool:
         """Claim and process one job; False when the queue was empty."""
@@ -196,6 +253,8 @@ class Worker:
             self._render(job, seed)
         except LeaseLostError:
             log.warning("job %s: no longer this worker's; its result, if any, was discarded", job.id)
+        except UnavailableError:
+            raise  # not the job's fault: its lease lapses and the reaper gives it another attempt
         except GenerationError as exc:
             log.info("job %s failed: %s", job.id, exc.message)
             self._fail(job, exc.code, exc.message, metadata)
@@ -207,7 +266,7 @@ class Worker:
     def _render(self, job: Job, seed: int) -> None:
         assert self.engine is not None, "run() loads the engine before processing"
         spec = spec_from_job(job, seed)
-        report = ProgressReporter(lambda p: self.store.set_progress(job.id, self.id, p), self.progress_interval)
+        report = ProgressReporter(lambda p: self._write_progress(job, p), self.progress_interval)
 
         def on_progress(percent: float) -> None:
             self._still_mine()
@@ -222,7 +281,7 @@ class Worker:
             path = write_mp4(clip, Path(scratch) / "video.mp4")
             store_started = time.perf_counter()
             key = media_key(job.id, attempt=f"{job.attempts}-{secrets.token_hex(4)}")
-            self.storage.put(key, path)
+            self._retrying(lambda: self.storage.put(key, path), "the upload")
             stored = time.perf_counter()
         metadata = {
             "width": clip.width,
@@ -242,10 +301,27 @@ class Worker:
         }
         # Fenced on the lease: if another worker took this job over, this raises and nothing is published.
         try:
-            self.store.complete(job.id, self.id, key, metadata)
+            self._write_outcome(lambda: self.store.complete(job.id, self.id, key, metadata), "the completion")
+            log.info("job %s completed in %.1f s (attempt %d)", job.id, stored - started, job.attempts)
         except LeaseLostError:
-            self.storage.delete(key)  # this attempt's own upload, never referenced; the winner's is elsewhere
+            self._discard_upload(job.id, key)
             raise
+
+    def _write_progress(self, job: Job, percent: float) -> None:
+        try:
+            self.store.set_progress(job.id, self.id, percent)
+        except StoreBusyError:  # progress is best-effort; a lost lease still raises LeaseLostError
+            log.warning("job %s: progress not recorded (database unavailable)", job.id)
+
+    def _discard_upload(self, job_id: str, key: str) -> None:
+        """Delete this attempt's upload, unless the row names it: a completion whose reply was lost
+        to a dropped connection did commit, and its retry is what got rejected."""
+        try:
+            published = self.store.get(job_id)
+        except StoreBusyError:
+            return  # unsure, so keep it: the retention purge deletes everything under the request
+        if published is None or published.output_key != key:
+            self.storage.delete(key)  # never referenced; the winner's upload is under its own key
 
     def _still_mine(self) -> None:
         """Raise from inside the engine's step callback once the job is no longer this worker's to finish."""
@@ -254,7 +330,7 @@ class Worker:
 
     def _fail(self, job: Job, code: str, message: str, metadata: dict[str, Any]) -> None:
         try:
-            self.store.fail(job.id, self.id, code, message, metadata)
+            self._write_outcome(lambda: self.store.fail(job.id, self.id, code, message, metadata), "the failure")
         except LeaseLostError:
             log.warning("job %s: lease lost before its failure could be recorded", job.id)
 

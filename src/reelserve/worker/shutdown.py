@@ -43,6 +43,7 @@ class WorkerThread:
         """Stop claiming, drain within the grace period, and make sure the process can exit now."""
         log.info("worker %s: shutting down (grace period %.1f s)", self.worker.id, grace_seconds)
         self.stop.set()
+        self.worker.wake()
         self.worker.drain(grace_seconds)
         self._thread.join(ENGINE_STOP_SECONDS)
         if self._thread.is_alive():
