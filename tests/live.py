@@ -39,17 +39,24 @@ def reelserve_env(tiny_cache: Path, **settings: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def live_server(data_dir: Path, tiny_cache: Path, **settings: str) -> Iterator[LiveServer]:
-    """Serve with the tiny engine; on exit, SIGTERM it and check it exits 0 and never logged the key."""
+def live_server(data_dir: Path, tiny_cache: Path, *, worker: bool = True, key: str | None = None,
+                **settings: str) -> Iterator[LiveServer]:
+    """Serve with the tiny engine; on exit, SIGTERM it and check it exits 0 and never logged the key.
+
+    `worker=False` runs an API replica (`--no-worker`): ready once /healthz answers. `key` is an
+    existing API key; without one, the server's first key (data_dir/first-api-key) is used.
+    """
     port = free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "stdout.log"
+    command = [sys.executable, "-m", "reelserve.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
+               "--weights", "tiny", *([] if worker else ["--no-worker"])]
     with open(log, "w+") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "reelserve.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-             "--weights", "tiny"], stdout=out, stderr=subprocess.STDOUT, env=reelserve_env(tiny_cache, **settings))
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=reelserve_env(tiny_cache, **settings))
         try:
-            server = LiveServer(f"http://127.0.0.1:{port}", _wait_until_ready(f"http://127.0.0.1:{port}", log, proc),
-                                proc, log)
+            base = f"http://127.0.0.1:{port}"
+            _wait_until_ready(base, log, proc, engine=worker)
+            server = LiveServer(base, key or (data_dir / "first-api-key").read_text().strip(), proc, log)
             yield server
         finally:
             proc.terminate()
@@ -59,15 +66,15 @@ def live_server(data_dir: Path, tiny_cache: Path, **settings: str) -> Iterator[L
     assert server.key not in text, "the API key reached the server's log"
 
 
-def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen) -> str:
+def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen, *, engine: bool) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert proc.poll() is None, log.read_text()
         try:
             health = httpx.get(f"{base}/healthz", timeout=2).json()
-            if health["engine"] and health["engine"]["state"] == "ready":
+            if not engine or (health["engine"] and health["engine"]["state"] == "ready"):
                 assert "rs_" not in log.read_text(), "the API key was written to the log"
-                return (log.parent / "first-api-key").read_text().strip()
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reelserve.store import Job, SqliteJobStore, Status
+from reelserve.store import Job, JobStore, SqliteJobStore, Status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,10 +25,14 @@ class Fleet:
     data_dir: Path
     lease: float = 1.0
     grace: float = 5.0
+    env: dict[str, str] = field(default_factory=dict)  # REELSERVE_* settings for the workers
     procs: list[subprocess.Popen] = field(default_factory=list)
+    store: JobStore | None = None  # the one the workers share; SQLite in the data dir unless given
 
     def __post_init__(self) -> None:
-        self.store = SqliteJobStore(self.data_dir / "reelserve.db")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.store is None:
+            self.store = SqliteJobStore(self.data_dir / "reelserve.db")
         self.store.migrate()
         self.owner = self.store.create_key("fleet")[0].id
 
@@ -39,7 +43,7 @@ class Fleet:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.reliability.harness", str(self.data_dir), "--lease", str(self.lease),
                  "--grace", str(self.grace)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)})
+                env={**os.environ, "PYTHONPATH": str(ROOT), **self.env})
             self.procs.append(proc)
             started.append(proc)
         return started

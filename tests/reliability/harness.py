@@ -14,6 +14,9 @@ fenced completion) is the production code. The prompt scripts what the engine do
 Every engine start and every completion attempt is appended to `<data dir>/events/<pid>.jsonl`, so a
 test can count, per request, how many times it ran and how many results were committed.
 
+The store and storage are the ones the settings name (`REELSERVE_DATABASE_URL`, `REELSERVE_STORAGE_URL`
+...), so the same harness runs on SQLite and local disk or on PostgreSQL and S3.
+
 Run: python -m tests.reliability.harness DATA_DIR [--lease S] [--grace S]
 """
 
@@ -34,8 +37,10 @@ import numpy as np
 
 from reelserve.engines.base import Clip, EngineInfo, GenerationSpec, ProgressCallback
 from reelserve.errors import LeaseLostError
-from reelserve.storage import LocalMediaStorage, UrlSigner
-from reelserve.store import SqliteJobStore
+from reelserve.settings import Settings
+from reelserve.storage import open_storage
+from reelserve.store import JobStore, SqliteJobStore
+from reelserve.store.postgres import PostgresJobStore
 from reelserve.worker import Janitor, Worker
 from reelserve.worker.shutdown import run_until_signalled
 
@@ -44,6 +49,7 @@ STEP_SECONDS = 0.05
 
 class Events:
     def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
         folder = data_dir / "events"
         folder.mkdir(parents=True, exist_ok=True)
         self._file = open(folder / f"{os.getpid()}.jsonl", "a", buffering=1)  # noqa: SIM115 - lives as long as the process
@@ -76,8 +82,8 @@ class ScriptedEngine:
         return Clip(frames=frames, fps=24, audio=None, sample_rate=None)
 
 
-class RecordingStore(SqliteJobStore):
-    """Logs every completion attempt and whether the lease fence let it through, and every lost lease."""
+class Recording:
+    """Mixed into a store: logs every completion attempt, whether the lease fence let it through, and lost leases."""
 
     events: Events
 
@@ -98,7 +104,7 @@ class RecordingStore(SqliteJobStore):
         job = self.get(job_id)
         if job is not None and job.input["prompt"] == "freeze-at-commit" and job.attempts == 1:
             self.events.write("freezing", job=job_id, worker=worker_id)
-            go = self.path.parent / f"commit-{os.getpid()}"
+            go = self.events.data_dir / f"commit-{os.getpid()}"
             while not go.exists():
                 time.sleep(0.01)
         try:
@@ -109,12 +115,22 @@ class RecordingStore(SqliteJobStore):
         self.events.write("committed", job=job_id, worker=worker_id, key=output_key)
 
 
+class RecordingSqlite(Recording, SqliteJobStore):
+    pass
+
+
+class RecordingPostgres(Recording, PostgresJobStore):
+    pass
+
+
 def build_worker(data_dir: Path, lease: float) -> Worker:
     events = Events(data_dir)
-    store = RecordingStore(data_dir / "reelserve.db")
+    settings = Settings(data_dir=data_dir, signing_secret="test")
+    store: JobStore = (RecordingPostgres(settings.database_url) if settings.database_url
+                       else RecordingSqlite(settings.database_path))
     store.events = events
     store.migrate()
-    storage = LocalMediaStorage(data_dir / "media", "http://127.0.0.1", UrlSigner(b"test", 3600))
+    storage = open_storage(settings)
     janitor = Janitor(store, storage, retention_seconds=7 * 86400, reap_every=lease / 2)
     return Worker(store, storage, lambda: ScriptedEngine(events), lease_seconds=lease, poll_seconds=0.05,
                   scratch_dir=data_dir / "tmp", janitor=janitor, progress_interval=0.2)
