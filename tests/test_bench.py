@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,3 +26,29 @@ def test_engine_bench_prints_its_documented_columns(tiny_cache) -> None:
     assert row[:2] == ["standard", "256x144"] and len(row) == len(header.split())
     record = json.loads(run.stderr.strip().splitlines()[-1])
     assert record["stage1_steps"] == 8 and record["stage2_steps"] == 3 and record["total_seconds"] > 0
+
+
+def test_store_bench_prints_both_backends_side_by_side(pg_server) -> None:
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "store.py"), "--sizes", "100,2000", "--ops", "40",
+                          "--repeat", "1"], capture_output=True, text=True, timeout=300, check=True,
+                         env={**os.environ, "REELSERVE_BENCH_DATABASE_URL": pg_server})
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("# reelserve bench/store.py") and "backends=sqlite,postgres" in lines[0]
+    assert lines[1] in (ROOT / "docs" / "bench.md").read_text()
+    rows = [line.split() for line in lines[2:-1]]
+    assert [(r[0], r[1]) for r in rows] == [("sqlite", "100"), ("sqlite", "2,000"), ("postgres", "100"),
+                                            ("postgres", "2,000")]
+    assert all(float(r[2]) > 0 and r[5] == "1.00" for r in rows[::2])
+
+
+def test_api_bench_measures_every_target_and_the_overhead(tiny_cache, pg_server) -> None:
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "api.py"), "--requests", "40", "--rounds", "1",
+                          "--samples", "1", "--cache-dir", str(tiny_cache)], capture_output=True, text=True,
+                         timeout=600, check=True, env={**os.environ, "REELSERVE_BENCH_DATABASE_URL": pg_server})
+    out = run.stdout
+    assert out.startswith("# reelserve bench/api.py") and "postgres=yes" in out.splitlines()[0]
+    for target in ("bare FastAPI", "reelserve/sqlite", "reelserve/postgres"):
+        assert out.count(target) == 2, out  # one status-poll row and one submit row
+    assert "sqlite (poll)" in out and "postgres (NOTIFY)" in out
+    ratios = [float(part.split()[0]) for part in out.split("ratio ")[1:]]
+    assert len(ratios) == 2 and min(ratios) > 0.5, out  # through the API can't be much faster than the engine
