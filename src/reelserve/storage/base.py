@@ -6,20 +6,21 @@ import abc
 import re
 from pathlib import Path
 
+from reelserve.store.job import REQUEST_ID_PATTERN, is_request_id
+
 # <request id>/[<attempt>/]<file>: each attempt writes under its own prefix, so a worker that lost its
 # lease can never overwrite the video another worker published for the same request.
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}(/[A-Za-z0-9_-]{1,64})?/[A-Za-z0-9_.-]{1,64}$")
-JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+KEY_PATTERN = re.compile(rf"{REQUEST_ID_PATTERN}(/[A-Za-z0-9_-]{{1,64}})?/[A-Za-z0-9_.-]{{1,64}}")
 
 
 def is_valid_key(key: str) -> bool:
     """A key every storage accepts: the pattern above, and nothing that could climb out of its root."""
-    return bool(KEY_PATTERN.match(key)) and ".." not in key
+    return KEY_PATTERN.fullmatch(key) is not None and ".." not in key
 
 
 def check_job_id(job_id: str) -> str:
     """`job_id`, if it can name a request's folder (or prefix) safely; ValueError otherwise."""
-    if not JOB_ID_PATTERN.match(job_id):
+    if not is_request_id(job_id):
         raise ValueError(f"invalid request id {job_id!r}")
     return job_id
 

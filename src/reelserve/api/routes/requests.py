@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,19 +11,18 @@ from reelserve.api.wire import (CancelResponse, ErrorResponse, ResultResponse, S
                                 result_body, status_body)
 from reelserve.errors import RequestExpiredError, RequestNotFoundError
 from reelserve.store import Job
+from reelserve.store.job import is_request_id
 
 router = APIRouter(prefix="/v1/requests/{request_id}", responses={401: {"model": ErrorResponse},
                                                                    404: {"model": ErrorResponse},
                                                                    503: {"model": ErrorResponse}})
-
-REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 def _found(job: Job | None, svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
     if job is not None:
         return job
     # Only the owner learns that an id expired; to anyone else it is as unknown as any other.
-    if REQUEST_ID.match(request_id) and svc.store.was_expired(request_id, key.id):
+    if is_request_id(request_id) and svc.store.was_expired(request_id, key.id):
         kept = _period(svc.settings.retention_seconds)
         raise RequestExpiredError(f"Request {request_id} expired: finished requests and their videos are deleted "
                                   f"after {kept}. Submit it again to generate it anew.")
@@ -40,7 +38,7 @@ def _period(seconds: int) -> str:
 
 
 def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
-    job = svc.store.get(request_id, owner=key.id) if REQUEST_ID.match(request_id) else None
+    job = svc.store.get(request_id, owner=key.id) if is_request_id(request_id) else None
     return _found(job, svc, key, request_id)
 
 
@@ -59,5 +57,5 @@ def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]
 @router.post("/cancel", response_model=CancelResponse, summary="Cancel a queued request")
 def cancel(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
     # store.cancel is scoped to the owner and returns None for anything not theirs: one lookup suffices.
-    job = svc.store.cancel(request_id, key.id) if REQUEST_ID.match(request_id) else None
+    job = svc.store.cancel(request_id, key.id) if is_request_id(request_id) else None
     return cancel_body(_found(job, svc, key, request_id))
