@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any, Protocol
 
 from reelserve.errors import IdempotencyKeyReusedError, InvalidTransitionError, LeaseLostError, TooManyRequestsError
@@ -33,6 +34,13 @@ INTERRUPTED_MESSAGE = (
     "This request was interrupted {attempts} times: the worker generating it stopped each time, so it was not "
     "retried again. Submit it again; if it keeps happening, this input may be what stops the worker."
 )
+
+
+def migration_scripts(dialect: str) -> list[tuple[int, str]]:
+    """(version, SQL) of each script in migrations/<dialect>/, in order; `0002_name.sql` is version 2."""
+    folder = resources.files("reelserve.store") / "migrations" / dialect
+    scripts = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
+    return [(int(p.name.split("_", 1)[0]), p.read_text()) for p in scripts]
 
 
 def hash_api_key(plaintext: str) -> str:

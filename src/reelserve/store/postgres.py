@@ -17,7 +17,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 import psycopg
@@ -27,7 +26,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from reelserve.errors import ConfigurationError, StoreUnavailableError
-from reelserve.store.base import JobStore, Reaped
+from reelserve.store.base import JobStore, Reaped, migration_scripts
 from reelserve.store.job import ApiKey, Job, Status, WorkerInfo
 
 log = logging.getLogger(__name__)
@@ -213,18 +212,15 @@ class PostgresJobStore(JobStore):
     # --- schema -------------------------------------------------------------------------------
 
     def migrate(self) -> None:
-        folder = resources.files("reelserve.store") / "migrations" / "postgres"
-        scripts = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
         with self._tx() as conn:
             # Several processes may start at once: the first migrates, the rest wait and find it done.
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, MIGRATION_LOCK))
             conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
                          " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
             done = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for script in scripts:
-                version = int(script.name.split("_", 1)[0])
+            for version, script in migration_scripts("postgres"):
                 if version not in done:
-                    conn.execute(script.read_text())  # no parameters: the whole script in one round trip
+                    conn.execute(script)  # no parameters: the whole script in one round trip
                     conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
 
     # --- keys ---------------------------------------------------------------------------------

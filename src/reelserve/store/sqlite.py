@@ -13,12 +13,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from reelserve.errors import StoreBusyError
-from reelserve.store.base import JobStore, Reaped
+from reelserve.store.base import JobStore, Reaped, migration_scripts
 from reelserve.store.job import ApiKey, Job, Status, WorkerInfo
 
 BUSY_TIMEOUT_MS = 30_000
@@ -214,19 +213,16 @@ class SqliteJobStore(JobStore):
     # --- schema -------------------------------------------------------------------------------
 
     def migrate(self) -> None:
-        folder = resources.files("reelserve.store") / "migrations" / "sqlite"
-        scripts = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
         with self._write() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
             )
             done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for script in scripts:
-                version = int(script.name.split("_", 1)[0])
+            for version, script in migration_scripts("sqlite"):
                 if version in done:
                     continue
                 # executescript() would COMMIT our transaction; run statement by statement instead.
-                for statement in _statements(script.read_text()):
+                for statement in _statements(script):
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_migrations VALUES (?, strftime('%s','now'))", (version,)
