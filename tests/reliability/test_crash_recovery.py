@@ -12,6 +12,7 @@ import time
 from collections import Counter
 
 from reelserve.store import Status
+from tests.polling import wait_for
 from tests.reliability.conftest import Fleet
 
 
@@ -50,13 +51,6 @@ def test_sigkilled_workers_lose_nothing_and_commit_each_result_once(fleet: Fleet
     print(f"\ncrash: 120 requests, 3 workers, {kills} SIGKILLs in {elapsed:.1f} s: "
           f"{statuses['completed']} completed, {statuses['failed']} failed/interrupted, 0 lost, "
           f"0 committed twice; {rerun} ran more than once, {len(fleet.events('rejected'))} late results rejected")
-
-
-def wait_for(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_a_zombie_frozen_at_commit_has_its_late_completion_rejected(fleet: Fleet) -> None:

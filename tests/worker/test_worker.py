@@ -16,6 +16,7 @@ from reelserve.media import probe_mp4
 from reelserve.storage import open_storage
 from reelserve.store import Status, open_store
 from reelserve.worker import Janitor, ProgressReporter, Worker
+from tests.polling import wait_for
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 BODY = {"prompt": "waves at dusk", "duration": 3, "aspect_ratio": "9:16", "cfg_scale": 0.5, "sound": True,
@@ -346,12 +347,12 @@ def test_a_worker_rides_out_a_database_outage_mid_request_and_while_idle(setting
             store.get(first.id)  # what an API replica would answer 503001 with
         time.sleep(1.5)
         proxy.restore()
-        _wait_for(lambda: direct.get(first.id).status is Status.COMPLETED)
+        wait_for(lambda: direct.get(first.id).status is Status.COMPLETED)
         proxy.cut()  # idle: claims fail
         time.sleep(1.5)
         second = direct.submit(owner.id, STANDARD, BODY)
         proxy.restore()
-        _wait_for(lambda: direct.get(second.id).status is Status.COMPLETED)
+        wait_for(lambda: direct.get(second.id).status is Status.COMPLETED)
         assert thread.is_alive()
         assert [direct.get(j.id).attempts for j in (first, second)] == [1, 1]
     finally:
@@ -361,13 +362,6 @@ def test_a_worker_rides_out_a_database_outage_mid_request_and_while_idle(setting
         proxy.close()
         store.close()
         direct.close()
-
-
-def _wait_for(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_a_completion_whose_reply_was_lost_keeps_its_video(settings, tiny_engine) -> None:
