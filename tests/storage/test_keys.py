@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reelserve.storage.base import check_job_id, is_valid_key, media_key
-from reelserve.store.job import is_request_id
+from reelserve.ids import is_request_id
 
 
 @pytest.mark.parametrize("key", [media_key("req-1"), media_key("req-1", attempt="2-ab12cd34"), "a/b/c.mp4"])

@@ -6,7 +6,7 @@ import abc
 import re
 from pathlib import Path
 
-from reelserve.store.job import REQUEST_ID_PATTERN, is_request_id
+from reelserve.ids import REQUEST_ID_PATTERN, is_request_id
 
 # <request id>/[<attempt>/]<file>: each attempt writes under its own prefix, so a worker that lost its
 # lease can never overwrite the video another worker published for the same request.

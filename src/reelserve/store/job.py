@@ -7,7 +7,6 @@ the `request_id`. Status values are the wire's spelling so no translation table 
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,15 +25,6 @@ class Status(str, enum.Enum):
 
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
-
-# What a request id may look like. The store issues UUIDs, but an id a client sends is checked
-# against this before it reaches a query or names a media folder or bucket prefix.
-REQUEST_ID_PATTERN = r"[A-Za-z0-9_-]{1,128}"
-
-
-def is_request_id(value: str) -> bool:
-    return re.fullmatch(REQUEST_ID_PATTERN, value) is not None
-
 
 @dataclass(frozen=True)
 class Job:

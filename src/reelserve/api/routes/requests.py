@@ -11,7 +11,7 @@ from reelserve.api.wire import (CancelResponse, ErrorResponse, ResultResponse, S
                                 result_body, status_body)
 from reelserve.errors import RequestExpiredError, RequestNotFoundError
 from reelserve.store import Job
-from reelserve.store.job import is_request_id
+from reelserve.ids import is_request_id
 
 router = APIRouter(prefix="/v1/requests/{request_id}", responses={401: {"model": ErrorResponse},
                                                                    404: {"model": ErrorResponse},
