@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from reelserve.store import Job, JobStore, SqliteJobStore, Status
+from tests.jobs import submit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +80,7 @@ class Fleet:
         return [p for p in self.procs if p.poll() is None]
 
     def submit(self, prompts: list[str]) -> list[str]:
-        return [self.store.submit(self.owner, "kling/kling-3.0/standard/text-to-video",
+        return [submit(self.store, self.owner, "kling/kling-3.0/standard/text-to-video",
                                   {"prompt": prompt, "duration": 3, "seed": i}).id for i, prompt in enumerate(prompts)]
 
     def jobs(self, ids: list[str]) -> dict[str, Job]:

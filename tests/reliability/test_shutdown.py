@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from reelserve.store import SqliteJobStore, Status
+from tests.jobs import submit
 
 PRO = "kling/kling-3.0/pro/text-to-video"
 LONG = {"prompt": "a slow pan over a harbour", "duration": 15, "seed": 3}  # about 4 s with tiny weights on 2 cores
@@ -44,7 +45,7 @@ def wait_running(store: SqliteJobStore, job_id: str, proc: subprocess.Popen) -> 
 def sigterm_mid_request(queue, data_dir: Path, tiny_cache: Path, grace: float):
     """Start a worker, SIGTERM it once it is generating; (the exited process, seconds to exit, the request)."""
     store, owner = queue
-    job = store.submit(owner, PRO, LONG)
+    job = submit(store, owner, PRO, LONG)
     proc = start_worker(data_dir, tiny_cache, grace)
     wait_running(store, job.id, proc)
     sent = time.monotonic()

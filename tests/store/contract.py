@@ -12,6 +12,7 @@ import pytest
 from reelserve.errors import IdempotencyKeyReusedError, LeaseLostError, TooManyRequestsError
 from reelserve.store import JobStore, Reaped, Status, SubmitLimits
 from reelserve.store import base as store_base
+from tests.jobs import submit
 
 BODY = {"prompt": "a cat", "duration": 5}
 
@@ -61,7 +62,7 @@ class StoreContract:
     # --- submit, get, position ---------------------------------------------------------------
 
     def test_submit_then_get_round_trips(self, store: JobStore, owner: str) -> None:
-        job = store.submit(owner, "m", BODY)
+        job = submit(store, owner, "m", BODY)
         got = store.get(job.id, owner)
         assert got is not None
         assert (got.status, got.input, got.model_id, got.attempts) == (Status.IN_QUEUE, BODY, "m", 0)
@@ -69,13 +70,13 @@ class StoreContract:
 
     def test_other_owner_sees_nothing(self, store: JobStore, owner: str) -> None:
         other, _ = store.create_key("other")
-        job = store.submit(owner, "m", BODY)
+        job = submit(store, owner, "m", BODY)
         assert store.get(job.id, other.id) is None
         assert store.cancel(job.id, other.id) is None
         assert store.get(job.id, owner).status is Status.IN_QUEUE
 
     def test_queue_position_counts_queued_jobs_ahead(self, store: JobStore, owner: str) -> None:
-        jobs = [store.submit(owner, "m", BODY) for _ in range(4)]
+        jobs = [submit(store, owner, "m", BODY) for _ in range(4)]
         assert [store.queue_position(j) for j in jobs] == [0, 1, 2, 3]
         store.cancel(jobs[1].id, owner)
         store.claim("w", 30)  # takes jobs[0]
@@ -85,7 +86,7 @@ class StoreContract:
     # --- claim and cancel ---------------------------------------------------------------------
 
     def test_claim_takes_oldest_and_leases_it(self, store: JobStore, owner: str) -> None:
-        first, second = store.submit(owner, "m", BODY), store.submit(owner, "m", BODY)
+        first, second = submit(store, owner, "m", BODY), submit(store, owner, "m", BODY)
         claimed = store.claim("w1", 30)
         assert claimed.id == first.id
         assert (claimed.status, claimed.lease_owner, claimed.attempts) == (Status.IN_PROGRESS, "w1", 1)
@@ -94,7 +95,7 @@ class StoreContract:
         assert store.claim("w3", 30) is None
 
     def test_cancel_only_while_queued(self, store: JobStore, owner: str) -> None:
-        queued, running = store.submit(owner, "m", BODY), store.submit(owner, "m", BODY)
+        queued, running = submit(store, owner, "m", BODY), submit(store, owner, "m", BODY)
         store.cancel(queued.id, owner)
         claimed = store.claim("w", 30)
         assert claimed.id == running.id  # a cancelled job is never claimed
@@ -103,7 +104,7 @@ class StoreContract:
         assert store.get(queued.id, owner).finished_at is not None
 
     def test_complete_and_fail_are_fenced_on_the_lease(self, store: JobStore, owner: str) -> None:
-        job = store.submit(owner, "m", BODY)
+        job = submit(store, owner, "m", BODY)
         store.claim("w1", 30)
         with pytest.raises(LeaseLostError):
             store.complete(job.id, "w2", "k", {})
@@ -116,7 +117,7 @@ class StoreContract:
             store.fail(job.id, "w1", "x", "y", {})
 
     def test_fail_records_code_and_message(self, store: JobStore, owner: str) -> None:
-        job = store.submit(owner, "m", BODY)
+        job = submit(store, owner, "m", BODY)
         store.claim("w", 30)
         store.fail(job.id, "w", "invalid_input", "no", {"seed": 1})
         failed = store.get(job.id)
@@ -137,7 +138,7 @@ class StoreContract:
         submitting_done = threading.Event()
 
         def submit_one(i: int) -> str:
-            job = store.submit(owner, "m", {**BODY, "i": i})
+            job = submit(store, owner, "m", {**BODY, "i": i})
             if i % 3 == 0:
                 now = store.cancel(job.id, owner)
                 if now.status is Status.CANCELLED:
@@ -177,14 +178,14 @@ class StoreContract:
     # --- leases, the reaper, shutdown release ---------------------------------------------------
 
     def test_a_lease_is_renewed_only_by_its_holder(self, store: JobStore, owner: str) -> None:
-        job = store.submit(owner, "m", BODY)
+        job = submit(store, owner, "m", BODY)
         claimed = store.claim("w1", 1)
         assert store.renew_lease(job.id, "w1", 300) is True
         assert store.get(job.id).lease_expires_at > claimed.lease_expires_at
         assert store.renew_lease(job.id, "w2", 300) is False
 
     def test_expired_leases_go_back_to_the_queue_at_its_front(self, store: JobStore, owner: str) -> None:
-        stalled, waiting = store.submit(owner, "m", BODY), store.submit(owner, "m", BODY)
+        stalled, waiting = submit(store, owner, "m", BODY), submit(store, owner, "m", BODY)
         store.claim("w1", 0.01)
         time.sleep(0.05)
         assert store.reap_expired_leases() == Reaped(requeued=[stalled.id])
@@ -194,13 +195,13 @@ class StoreContract:
         assert store.claim("w2", 30).id == stalled.id
 
     def test_a_live_lease_is_not_reaped(self, store: JobStore, owner: str) -> None:
-        job = store.submit(owner, "m", BODY)
+        job = submit(store, owner, "m", BODY)
         store.claim("w1", 30)
         assert store.reap_expired_leases() == Reaped()
         assert store.get(job.id).lease_owner == "w1"
 
     def test_a_zombie_cannot_renew_or_complete_after_takeover(self, store: JobStore, owner: str) -> None:
-        job = store.submit(owner, "m", BODY)
+        job = submit(store, owner, "m", BODY)
         store.claim("zombie", 0.01)
         time.sleep(0.05)
         store.reap_expired_leases()
@@ -212,7 +213,7 @@ class StoreContract:
         assert store.get(job.id).output_key == "w2/video.mp4"
 
     def test_third_interruption_fails_the_job_as_interrupted(self, store: JobStore, owner: str) -> None:
-        job = store.submit(owner, "m", BODY)
+        job = submit(store, owner, "m", BODY)
         for attempt in range(1, 4):
             assert store.claim(f"w{attempt}", 0.01).attempts == attempt
             time.sleep(0.05)
@@ -224,7 +225,7 @@ class StoreContract:
         assert store.claim("w4", 30) is None
 
     def test_release_requeues_at_once_without_counting_the_attempt(self, store: JobStore, owner: str) -> None:
-        job = store.submit(owner, "m", BODY)
+        job = submit(store, owner, "m", BODY)
         store.claim("w1", 300)
         assert store.release(job.id, "w2") is False
         assert store.release(job.id, "w1") is True
@@ -238,25 +239,25 @@ class StoreContract:
         first, replayed = store.submit_request(owner, "m", BODY, idempotency_key="k1")
         again, replayed_again = store.submit_request(owner, "m", dict(reversed(BODY.items())), idempotency_key="k1")
         assert (replayed, replayed_again, again.id) == (False, True, first.id)
-        other_key = store.submit(owner, "m", BODY, idempotency_key="k2")
+        other_key = submit(store, owner, "m", BODY, idempotency_key="k2")
         assert other_key.id != first.id
 
     def test_idempotency_key_with_another_body_is_rejected(self, store: JobStore, owner: str) -> None:
-        first = store.submit(owner, "m", BODY, idempotency_key="k1")
+        first = submit(store, owner, "m", BODY, idempotency_key="k1")
         with pytest.raises(IdempotencyKeyReusedError) as caught:
-            store.submit(owner, "m", {**BODY, "duration": 6}, idempotency_key="k1")
+            submit(store, owner, "m", {**BODY, "duration": 6}, idempotency_key="k1")
         assert first.id in caught.value.detail[0]["msg"]
         with pytest.raises(IdempotencyKeyReusedError):
-            store.submit(owner, "other-model", BODY, idempotency_key="k1")
+            submit(store, owner, "other-model", BODY, idempotency_key="k1")
 
     def test_idempotency_keys_are_scoped_per_api_key(self, store: JobStore, owner: str) -> None:
         other, _ = store.create_key("other")
-        mine = store.submit(owner, "m", BODY, idempotency_key="shared")
+        mine = submit(store, owner, "m", BODY, idempotency_key="shared")
         theirs, replayed = store.submit_request(other.id, "m", {**BODY, "duration": 9}, idempotency_key="shared")
         assert theirs.id != mine.id and replayed is False
 
     def test_idempotency_keys_lapse_after_their_ttl(self, store: JobStore, owner: str, monkeypatch) -> None:
-        first = store.submit(owner, "m", BODY, idempotency_key="k1")
+        first = submit(store, owner, "m", BODY, idempotency_key="k1")
         monkeypatch.setattr(store_base, "IDEMPOTENCY_TTL", timedelta(0))
         later, replayed = store.submit_request(owner, "m", {**BODY, "duration": 6}, idempotency_key="k1")
         assert later.id != first.id and replayed is False
@@ -264,13 +265,13 @@ class StoreContract:
     def test_concurrent_duplicates_make_exactly_one_job(self, store: JobStore, owner: str) -> None:
         barrier = threading.Barrier(16)
 
-        def submit(_: int) -> tuple[str, bool]:
+        def submit_duplicate(_: int) -> tuple[str, bool]:
             barrier.wait()
             job, replayed = store.submit_request(owner, "m", BODY, idempotency_key="retry-storm")
             return job.id, replayed
 
         with ThreadPoolExecutor(16) as pool:
-            results = list(pool.map(submit, range(16)))
+            results = list(pool.map(submit_duplicate, range(16)))
         assert len({job_id for job_id, _ in results}) == 1
         assert [replayed for _, replayed in results].count(False) == 1
         assert store.claim("w", 30) is not None and store.claim("w", 30) is None
@@ -280,49 +281,49 @@ class StoreContract:
 
     def test_active_limit_counts_queued_and_running(self, store: JobStore, owner: str) -> None:
         limits = SubmitLimits(max_active=2)
-        first = store.submit(owner, "m", BODY, limits=limits)
-        store.submit(owner, "m", BODY, limits=limits)
+        first = submit(store, owner, "m", BODY, limits=limits)
+        submit(store, owner, "m", BODY, limits=limits)
         store.claim("w", 30)
         with pytest.raises(TooManyRequestsError) as caught:
-            store.submit(owner, "m", BODY, limits=limits)
+            submit(store, owner, "m", BODY, limits=limits)
         assert caught.value.retry_after >= 1 and "2 requests queued or running" in caught.value.message
         store.complete(first.id, "w", "k", {})
-        store.submit(owner, "m", BODY, limits=limits)
+        submit(store, owner, "m", BODY, limits=limits)
         other, _ = store.create_key("other")
-        store.submit(other.id, "m", BODY, limits=limits)  # another key has its own allowance
+        submit(store, other.id, "m", BODY, limits=limits)  # another key has its own allowance
 
     def test_rate_limit_names_when_to_retry(self, store: JobStore, owner: str) -> None:
         limits = SubmitLimits(per_minute=3)
         for _ in range(3):
-            store.cancel(store.submit(owner, "m", BODY, limits=limits).id, owner)  # cancelled submits still count
+            store.cancel(submit(store, owner, "m", BODY, limits=limits).id, owner)  # cancelled submits still count
         with pytest.raises(TooManyRequestsError) as caught:
-            store.submit(owner, "m", BODY, limits=limits)
+            submit(store, owner, "m", BODY, limits=limits)
         assert 55 <= caught.value.retry_after <= 60
 
     def test_concurrent_submits_cannot_overshoot_the_active_limit(self, store: JobStore, owner: str) -> None:
         limits = SubmitLimits(max_active=5)
         barrier = threading.Barrier(12)
 
-        def submit(i: int) -> bool:
+        def submit_racing(i: int) -> bool:
             barrier.wait()
             try:
-                store.submit(owner, "m", {**BODY, "i": i}, limits=limits)
+                submit(store, owner, "m", {**BODY, "i": i}, limits=limits)
                 return True
             except TooManyRequestsError:
                 return False
 
         with ThreadPoolExecutor(12) as pool:
-            assert sum(pool.map(submit, range(12))) == 5
+            assert sum(pool.map(submit_racing, range(12))) == 5
 
     def test_an_idempotent_replay_is_not_limited(self, store: JobStore, owner: str) -> None:
         limits = SubmitLimits(max_active=1)
-        first = store.submit(owner, "m", BODY, idempotency_key="k", limits=limits)
-        assert store.submit(owner, "m", BODY, idempotency_key="k", limits=limits).id == first.id
+        first = submit(store, owner, "m", BODY, idempotency_key="k", limits=limits)
+        assert submit(store, owner, "m", BODY, idempotency_key="k", limits=limits).id == first.id
 
     # --- retention --------------------------------------------------------------------------------
 
     def test_expired_jobs_are_forgotten_but_remembered_as_expired(self, store: JobStore, owner: str) -> None:
-        done, queued = store.submit(owner, "m", BODY, idempotency_key="k"), store.submit(owner, "m", BODY)
+        done, queued = submit(store, owner, "m", BODY, idempotency_key="k"), submit(store, owner, "m", BODY)
         store.claim("w", 30)
         store.complete(done.id, "w", "key", {})
         assert [j.id for j in store.finished_before(3600)] == []
@@ -334,13 +335,13 @@ class StoreContract:
         assert store.was_expired(done.id, owner) and not store.was_expired(done.id, other.id)
         assert not store.was_expired(queued.id, owner)
         # the key's record went with its job: reusing the key makes a new job
-        assert store.submit(owner, "m", BODY, idempotency_key="k").id != done.id
+        assert submit(store, owner, "m", BODY, idempotency_key="k").id != done.id
 
     # --- the cancel race ------------------------------------------------------------------------
 
     def test_a_thousand_cancels_racing_claims(self, store: JobStore, owner: str) -> None:
         """1,000 queued jobs; 4 threads cancel all of them while 2 workers claim: none both cancelled and run."""
-        ids = [store.submit(owner, "m", {**BODY, "i": i}).id for i in range(1000)]
+        ids = [submit(store, owner, "m", {**BODY, "i": i}).id for i in range(1000)]
         claimed: list[str] = []
         outcomes: dict[str, Status] = {}
         go = threading.Barrier(6)

@@ -13,6 +13,7 @@ from reelserve.errors import ConfigurationError
 from reelserve.store import JobStore
 from reelserve.store.postgres import PostgresJobStore
 from tests.store.contract import BODY, StoreContract
+from tests.jobs import submit
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def test_a_submit_wakes_a_subscribed_worker_at_once(pg_store: PostgresJobStore) 
         woken.clear()
         owner, _ = pg_store.create_key("k")
         started = time.perf_counter()
-        pg_store.submit(owner.id, "m", BODY)
+        submit(pg_store, owner.id, "m", BODY)
         assert woken.wait(5)
         latency = time.perf_counter() - started
         woken.clear()
@@ -80,7 +81,7 @@ def test_an_unreachable_server_is_a_configuration_error_naming_the_setting() -> 
 def test_the_store_reconnects_after_the_server_drops_its_connections(pg_store: PostgresJobStore) -> None:
     """What a PostgreSQL restart or failover does to a running process: every connection is cut."""
     owner, _ = pg_store.create_key("k")
-    job = pg_store.submit(owner.id, "m", BODY)
+    job = submit(pg_store, owner.id, "m", BODY)
     with psycopg.connect(pg_store.url, autocommit=True) as admin:
         killed = admin.execute("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
                                " WHERE application_name = 'reelserve' AND pid <> pg_backend_pid()").fetchone()[0]

@@ -7,6 +7,7 @@ import pytest
 
 from reelserve.store import JobStore, SqliteJobStore
 from tests.store.contract import StoreContract
+from tests.jobs import submit
 
 
 class TestSqliteStore(StoreContract):
@@ -39,6 +40,6 @@ def test_two_store_instances_share_one_queue(tmp_path: Path) -> None:
     api.migrate()
     worker.migrate()
     key, _ = api.create_key("k")
-    job = api.submit(key.id, "m", {"prompt": "x"})
+    job = submit(api, key.id, "m", {"prompt": "x"})
     assert worker.claim("w", 30).id == job.id
     assert api.get(job.id).lease_owner == "w"

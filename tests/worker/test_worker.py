@@ -17,6 +17,7 @@ from reelserve.storage import open_storage
 from reelserve.store import Status, open_store
 from reelserve.worker import Janitor, ProgressReporter, Worker
 from tests.polling import wait_for
+from tests.jobs import submit
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 BODY = {"prompt": "waves at dusk", "duration": 3, "aspect_ratio": "9:16", "cfg_scale": 0.5, "sound": True,
@@ -67,7 +68,7 @@ def make_worker(settings, store, storage, engine) -> Worker:
 
 def test_job_runs_to_a_stored_mp4(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
-    job = store.submit(owner, STANDARD, BODY)
+    job = submit(store, owner, STANDARD, BODY)
     assert make_worker(settings, store, storage, tiny_engine).run_once() is True
     done = store.get(job.id)
     assert done.status is Status.COMPLETED and done.progress == 100.0 and done.lease_owner is None
@@ -82,7 +83,7 @@ def test_job_runs_to_a_stored_mp4(settings, parts, tiny_engine) -> None:
 
 def test_seed_is_drawn_and_reported_when_absent(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
-    job = store.submit(owner, STANDARD, {**BODY, "seed": None, "sound": False})
+    job = submit(store, owner, STANDARD, {**BODY, "seed": None, "sound": False})
     make_worker(settings, store, storage, tiny_engine).run_once()
     done = store.get(job.id)
     assert isinstance(done.metadata["seed"], int) and done.metadata["has_audio"] is False
@@ -90,7 +91,7 @@ def test_seed_is_drawn_and_reported_when_absent(settings, parts, tiny_engine) ->
 
 def test_engine_input_error_fails_the_job_with_its_code(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
-    job = store.submit(owner, STANDARD, BODY)
+    job = submit(store, owner, STANDARD, BODY)
     engine = ExplodingEngine(EngineInputError("the engine rejected this input: prompt too odd"), tiny_engine.info)
     make_worker(settings, store, storage, engine).run_once()
     failed = store.get(job.id)
@@ -100,7 +101,7 @@ def test_engine_input_error_fails_the_job_with_its_code(settings, parts, tiny_en
 
 def test_unexpected_error_fails_the_job_without_leaking_it(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
-    job = store.submit(owner, STANDARD, BODY)
+    job = submit(store, owner, STANDARD, BODY)
     make_worker(settings, store, storage, ExplodingEngine(KeyError("internal secret"), tiny_engine.info)).run_once()
     failed = store.get(job.id)
     assert (failed.status, failed.error_code) == (Status.FAILED, "internal_error")
@@ -116,7 +117,7 @@ def test_run_loads_engine_once_and_stops_on_request(settings, parts, tiny_engine
         return tiny_engine
 
     worker = Worker(store, storage, load, lease_seconds=30, poll_seconds=0.01, scratch_dir=settings.data_dir / "tmp")
-    jobs = [store.submit(owner, STANDARD, {**BODY, "sound": False}) for _ in range(2)]
+    jobs = [submit(store, owner, STANDARD, {**BODY, "sound": False}) for _ in range(2)]
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
@@ -159,7 +160,7 @@ def test_multi_prompt_shots_are_reported_with_their_cut_times(settings, parts, t
     store, storage, owner = parts
     body = {**BODY, "duration": 7, "sound": True,
             "multi_prompt": [{"prompt": "a gull lands", "duration": 3}, {"prompt": "it takes off", "duration": 4}]}
-    job = store.submit(owner, STANDARD, body)
+    job = submit(store, owner, STANDARD, body)
     make_worker(settings, store, storage, tiny_engine).run_once()
     done = store.get(job.id)
     assert done.metadata["shots"] == [
@@ -175,7 +176,7 @@ def test_status_progress_rises_across_shots_and_stages(settings, parts, tiny_eng
     store, storage, owner = parts
     body = {**BODY, "duration": 9, "multi_prompt": [{"prompt": "dawn", "duration": 3}, {"prompt": "noon", "duration": 3},
                                                     {"prompt": "dusk", "duration": 3}]}
-    job = store.submit(owner, STANDARD, body)
+    job = submit(store, owner, STANDARD, body)
     seen: list[tuple[float, str, float]] = []  # (when, status, progress) as a client polling status sees it
     real_set_progress = store.set_progress
 
@@ -215,7 +216,7 @@ def test_janitor_runs_each_chore_when_due_and_survives_a_failing_one(parts, capl
 
 def test_drain_hands_back_a_request_that_outlives_the_grace_period(settings, parts) -> None:
     store, storage, owner = parts
-    job = store.submit(owner, STANDARD, BODY)
+    job = submit(store, owner, STANDARD, BODY)
     engine = SleepingEngine(seconds=10)  # unless stopped: it reports progress, which raises once handed back
     worker = make_worker(settings, store, storage, engine)
     worker.progress_interval = 0.0
@@ -241,7 +242,7 @@ def test_drain_of_an_idle_worker_returns_at_once(settings, parts, tiny_engine) -
 def test_a_request_finishing_in_the_grace_period_keeps_its_lease(settings, parts) -> None:
     """Lease 0.3 s, a 1.5 s request, shutdown at once, a reaper running all along: it completes on attempt 1."""
     store, storage, owner = parts
-    job = store.submit(owner, STANDARD, BODY)
+    job = submit(store, owner, STANDARD, BODY)
     engine = SleepingEngine(seconds=1.5)
     worker = Worker(store, storage, lambda: engine, lease_seconds=0.3, poll_seconds=0.01,
                     scratch_dir=settings.data_dir / "tmp")
@@ -280,7 +281,7 @@ def test_an_idle_worker_on_postgres_starts_a_new_request_without_waiting_to_poll
     try:
         time.sleep(0.5)  # idle, listening
         submitted = time.monotonic()
-        job = store.submit(owner.id, STANDARD, BODY)
+        job = submit(store, owner.id, STANDARD, BODY)
         assert engine.started.wait(10)
         pickup = time.monotonic() - submitted
         assert pickup < 30, "the worker waited for its poll instead of being notified"
@@ -303,7 +304,7 @@ def test_on_postgres_and_s3_a_worker_publishes_a_presigned_video_and_the_janitor
                                            "s3_endpoint_url": s3_endpoint, **S3_CREDENTIALS})
     store, storage = open_store(settings), open_storage(settings)
     owner, _ = store.create_key("k")
-    job = store.submit(owner.id, STANDARD, BODY)
+    job = submit(store, owner.id, STANDARD, BODY)
     assert make_worker(settings, store, storage, tiny_engine).run_once() is True
     done = store.get(job.id)
     url = result_body(done, storage)["output"]["video"]
@@ -340,7 +341,7 @@ def test_a_worker_rides_out_a_database_outage_mid_request_and_while_idle(setting
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        first = direct.submit(owner.id, STANDARD, BODY)
+        first = submit(direct, owner.id, STANDARD, BODY)
         assert engine.started.wait(10)
         proxy.cut()  # mid-request: progress writes and the lease renewal fail
         with pytest.raises(StoreUnavailableError):
@@ -350,7 +351,7 @@ def test_a_worker_rides_out_a_database_outage_mid_request_and_while_idle(setting
         wait_for(lambda: direct.get(first.id).status is Status.COMPLETED)
         proxy.cut()  # idle: claims fail
         time.sleep(1.5)
-        second = direct.submit(owner.id, STANDARD, BODY)
+        second = submit(direct, owner.id, STANDARD, BODY)
         proxy.restore()
         wait_for(lambda: direct.get(second.id).status is Status.COMPLETED)
         assert thread.is_alive()
@@ -382,7 +383,7 @@ def test_a_completion_whose_reply_was_lost_keeps_its_video(settings, tiny_engine
     store = LostReply(settings.database_path)
     store.migrate()
     storage = open_storage(settings)
-    job = store.submit(store.create_key("k")[0].id, STANDARD, BODY)
+    job = submit(store, store.create_key("k")[0].id, STANDARD, BODY)
     worker = make_worker(settings, store, storage, tiny_engine)
     assert worker.run_once() is True
     done = store.get(job.id)
@@ -403,7 +404,7 @@ def test_a_storage_outage_during_the_upload_is_retried_not_failed(settings, part
         real_put(key, source)
 
     storage.put = flaky_put
-    job = store.submit(owner, STANDARD, BODY)
+    job = submit(store, owner, STANDARD, BODY)
     worker = make_worker(settings, store, storage, tiny_engine)
     with fast_retries():
         assert worker.run_once() is True

@@ -1,4 +1,4 @@
-"""The durable queue: one abstract `JobStore`, one module per backend."""
+"""The durable queue: one abstract `JobStore`, one module per backend, one set of named queries."""
 
 from __future__ import annotations
 

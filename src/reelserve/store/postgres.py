@@ -20,147 +20,28 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from reelserve.errors import ConfigurationError, StoreUnavailableError
-from reelserve.store.base import JobStore, Reaped, migration_scripts
-from reelserve.store.job import ApiKey, Job, Status, WorkerInfo
+from reelserve.store.base import JobStore
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "reelserve_jobs"
-LOCK_CLASS = 0x7265656C  # "reel": the first key of our advisory locks, so they never meet another app's
-MIGRATION_LOCK = 0  # second keys of our process-wide locks; owners' locks use hashtext(owner)
-FIRST_KEY_LOCK = 1
+LOCK_NAMESPACE = 0x7265656C  # "reel": the first key of our advisory locks, so they never meet another app's
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_WAIT_SECONDS = 5  # no working connection this long: answer 503 rather than hang
 APPLICATION_NAME = "reelserve"  # shown in pg_stat_activity
 LISTEN_RECONNECT_SECONDS = 1.0
 
-SQL = {
-    "insert_key": "INSERT INTO api_keys (id, name, key_hash, prefix, created_at) VALUES (%s, %s, %s, %s, %s)",
-    "insert_first_key": (
-        "INSERT INTO api_keys (id, name, key_hash, prefix, created_at)"
-        " SELECT %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM api_keys)"
-    ),
-    "key_by_hash": "SELECT * FROM api_keys WHERE key_hash = %s",
-    "list_keys": "SELECT * FROM api_keys ORDER BY created_at",
-    "revoke_key": "UPDATE api_keys SET revoked_at = %s WHERE id = %s AND revoked_at IS NULL",
-    "lock_owner": "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-    "insert_job": "INSERT INTO jobs (id, owner, model_id, input, status, created_at) VALUES (%s, %s, %s, %s, %s, %s)",
-    "notify": f"SELECT pg_notify('{CHANNEL}', '')",
-    "get_job": "SELECT * FROM jobs WHERE id = %s",
-    "get_owned_job": "SELECT * FROM jobs WHERE id = %s AND owner = %s",
-    "queue_position": (
-        "SELECT COUNT(*) AS n FROM jobs WHERE status = 'in_queue' AND seq < (SELECT seq FROM jobs WHERE id = %s)"
-    ),
-    "cancel_if_queued": (
-        "UPDATE jobs SET status = 'cancelled', finished_at = %s WHERE id = %s AND owner = %s AND status = 'in_queue'"
-    ),
-    # SKIP LOCKED: a row another worker is claiming (or a canceller is cancelling) is passed over,
-    # not waited on; the outer status check re-reads the row once it holds the lock.
-    "claim_oldest": (
-        "UPDATE jobs SET status = 'in_progress', started_at = %s, attempts = attempts + 1,"
-        " lease_owner = %s, lease_expires_at = %s, progress = 0"
-        " WHERE seq = (SELECT seq FROM jobs WHERE status = 'in_queue' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
-        " AND status = 'in_queue' RETURNING *"
-    ),
-    "active_count": "SELECT COUNT(*) AS n FROM jobs WHERE owner = %s AND status IN ('in_queue', 'in_progress')",
-    "submits_since": "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs WHERE owner = %s AND created_at >= %s",
-    "idempotent_job": (
-        "SELECT job_id, request_hash FROM idempotency_keys WHERE owner = %s AND key = %s AND created_at >= %s"
-    ),
-    "record_idempotency": (
-        "INSERT INTO idempotency_keys (owner, key, request_hash, job_id, created_at) VALUES (%s, %s, %s, %s, %s)"
-        " ON CONFLICT (owner, key) DO UPDATE SET request_hash = excluded.request_hash, job_id = excluded.job_id,"
-        " created_at = excluded.created_at"
-    ),
-    "release": (
-        "UPDATE jobs SET status = 'in_queue', attempts = attempts - 1, started_at = NULL, progress = NULL,"
-        " lease_owner = NULL, lease_expires_at = NULL WHERE id = %s AND status = 'in_progress' AND lease_owner = %s"
-    ),
-    "reap_interrupted": (
-        "UPDATE jobs SET status = 'failed', finished_at = %s, error_code = 'interrupted', error_message = %s,"
-        " lease_owner = NULL, lease_expires_at = NULL"
-        " WHERE status = 'in_progress' AND lease_expires_at < %s AND attempts >= %s RETURNING id"
-    ),
-    "reap_requeue": (
-        "UPDATE jobs SET status = 'in_queue', started_at = NULL, progress = NULL, lease_owner = NULL,"
-        " lease_expires_at = NULL WHERE status = 'in_progress' AND lease_expires_at < %s RETURNING id"
-    ),
-    "finished_before": (
-        "SELECT * FROM jobs WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at < %s"
-        " ORDER BY finished_at LIMIT %s"
-    ),
-    "tombstone": (
-        "INSERT INTO expired_jobs (id, owner, expired_at) SELECT id, owner, %s FROM jobs WHERE id = ANY(%s)"
-        " ON CONFLICT (id) DO NOTHING"
-    ),
-    "delete_jobs": "DELETE FROM jobs WHERE id = ANY(%s)",
-    "was_expired": "SELECT 1 FROM expired_jobs WHERE id = %s AND owner = %s",
-    "purge_idempotency": "DELETE FROM idempotency_keys WHERE created_at < %s",
-    "purge_tombstones": "DELETE FROM expired_jobs WHERE expired_at < %s",
-    "upsert_worker": (
-        "INSERT INTO workers (id, engine, started_at, last_seen_at) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (id) DO UPDATE SET engine = excluded.engine, last_seen_at = excluded.last_seen_at"
-    ),
-    "workers_since": "SELECT * FROM workers WHERE last_seen_at >= %s ORDER BY started_at",
-}
-
-
-def _row_to_job(row: dict[str, Any]) -> Job:
-    return Job(
-        id=row["id"], owner=row["owner"], model_id=row["model_id"], input=row["input"], status=Status(row["status"]),
-        created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"],
-        attempts=row["attempts"], lease_owner=row["lease_owner"], lease_expires_at=row["lease_expires_at"],
-        progress=row["progress"], output_key=row["output_key"], error_code=row["error_code"],
-        error_message=row["error_message"], metadata=row["metadata"],
-    )
-
-
-def _row_to_key(row: dict[str, Any]) -> ApiKey:
-    return ApiKey(id=row["id"], name=row["name"], prefix=row["prefix"], created_at=row["created_at"],
-                  revoked_at=row["revoked_at"])
-
-
-def _to_column(value: Any) -> Any:
-    return Jsonb(value) if isinstance(value, dict) else value
-
-
-class _SubmitTransaction:
-    """`SubmitTransaction` over a connection inside a transaction holding the owner's advisory lock."""
-
-    def __init__(self, conn: psycopg.Connection) -> None:
-        self.conn = conn
-
-    def idempotent_job(self, owner: str, key: str, since: datetime) -> tuple[str, str] | None:
-        row = self.conn.execute(SQL["idempotent_job"], (owner, key, since)).fetchone()
-        return None if row is None else (row["job_id"], row["request_hash"])
-
-    def active_count(self, owner: str) -> int:
-        return self.conn.execute(SQL["active_count"], (owner,)).fetchone()["n"]
-
-    def submits_since(self, owner: str, since: datetime) -> tuple[int, datetime | None]:
-        row = self.conn.execute(SQL["submits_since"], (owner, since)).fetchone()
-        return row["n"], row["oldest"]
-
-    def insert_job(self, job: Job) -> None:
-        values = (job.id, job.owner, job.model_id, Jsonb(job.input), job.status.value, job.created_at)
-        self.conn.execute(SQL["insert_job"], values)
-        self.conn.execute(SQL["notify"])
-
-    def record_idempotency(self, owner: str, key: str, digest: str, job_id: str, now: datetime) -> None:
-        self.conn.execute(SQL["record_idempotency"], (owner, key, digest, job_id, now))
-
-    def get_job(self, job_id: str) -> Job:
-        return _row_to_job(self.conn.execute(SQL["get_job"], (job_id,)).fetchone())
-
 
 class PostgresJobStore(JobStore):
+    dialect = "postgres"
+
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        super().__init__()
         self.url = url
         self._listeners: list[_Listener] = []
         try:  # once, directly: a wrong URL fails at startup with the server's own reason
@@ -178,11 +59,11 @@ class PostgresJobStore(JobStore):
         )
         self._pool.open()
 
-    # --- connections and transactions ----------------------------------------------------------
+    # --- connections, transactions, locks -------------------------------------------------------
 
     @contextlib.contextmanager
-    def _conn(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection (autocommit: each statement is its own transaction unless in `_tx`)."""
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection in autocommit: each statement is its own transaction unless in `_transaction`."""
         try:
             with self._pool.connection() as conn:
                 yield conn
@@ -192,134 +73,38 @@ class PostgresJobStore(JobStore):
             raise StoreUnavailableError() from exc
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[psycopg.Connection]:
-        with self._conn() as conn, conn.transaction():
+    def _transaction(self) -> Iterator[psycopg.Connection]:
+        with self._connection() as conn, conn.transaction():
             yield conn
 
-    def _one(self, query: str, params: tuple[Any, ...]) -> dict[str, Any] | None:
-        with self._conn() as conn:
-            return conn.execute(query, params).fetchone()
+    # In autocommit a lone statement is already atomic: no BEGIN and COMMIT round trips around it.
+    _statement = _connection
 
-    def _changed(self, query: str | sql.Composed, params: tuple[Any, ...] | list[Any]) -> bool:
-        with self._conn() as conn:
-            return conn.execute(query, params).rowcount == 1
+    def _exclusive(self, conn: psycopg.Connection, name: str) -> None:
+        # READ COMMITTED lets two "not yet" checks pass at once; a transaction-scoped lock makes them take turns.
+        self._run(conn, "advisory_lock", namespace=LOCK_NAMESPACE, name=name)
+
+    def _claimable(self, conn: psycopg.Connection) -> None:
+        self._run(conn, "notify_claimable", channel=CHANNEL)
+
+    def _run_script(self, conn: psycopg.Connection, script: str) -> None:
+        conn.execute(script)  # no parameters: the whole script in one round trip
 
     def close(self) -> None:
         for listener in self._listeners:
             listener.stop()
         self._pool.close()
 
-    # --- schema -------------------------------------------------------------------------------
+    # --- column types: timestamptz and jsonb map onto Python values by themselves --------------------
 
-    def migrate(self) -> None:
-        with self._tx() as conn:
-            # Several processes may start at once: the first migrates, the rest wait and find it done.
-            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, MIGRATION_LOCK))
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations"
-                         " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
-            done = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for version, script in migration_scripts("postgres"):
-                if version not in done:
-                    conn.execute(script)  # no parameters: the whole script in one round trip
-                    conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+    def _to_db(self, value: Any) -> Any:
+        return Jsonb(value) if isinstance(value, dict) else value
 
-    # --- keys ---------------------------------------------------------------------------------
+    def _from_db_time(self, value: datetime | None) -> datetime | None:
+        return value
 
-    def _insert_key(self, key: ApiKey, key_hash: str) -> None:
-        self._changed(SQL["insert_key"], (key.id, key.name, key_hash, key.prefix, key.created_at))
-
-    def _insert_first_key(self, key: ApiKey, key_hash: str) -> bool:
-        # READ COMMITTED lets two "not exists" checks pass at once; the lock makes them take turns.
-        with self._tx() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, FIRST_KEY_LOCK))
-            values = (key.id, key.name, key_hash, key.prefix, key.created_at)
-            return conn.execute(SQL["insert_first_key"], values).rowcount == 1
-
-    def _find_key_by_hash(self, key_hash: str) -> tuple[ApiKey, str] | None:
-        row = self._one(SQL["key_by_hash"], (key_hash,))
-        return None if row is None else (_row_to_key(row), row["key_hash"])
-
-    def _revoke_key(self, key_id: str, now: datetime) -> bool:
-        return self._changed(SQL["revoke_key"], (now, key_id))
-
-    def list_keys(self) -> list[ApiKey]:
-        with self._conn() as conn:
-            return [_row_to_key(r) for r in conn.execute(SQL["list_keys"])]
-
-    # --- jobs ---------------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _submission(self, owner: str) -> Iterator[_SubmitTransaction]:
-        with self._tx() as conn:
-            conn.execute(SQL["lock_owner"], (LOCK_CLASS, owner))  # released at commit or rollback
-            yield _SubmitTransaction(conn)
-
-    def get(self, job_id: str, owner: str | None = None) -> Job | None:
-        if owner is None:
-            row = self._one(SQL["get_job"], (job_id,))
-        else:
-            row = self._one(SQL["get_owned_job"], (job_id, owner))
-        return None if row is None else _row_to_job(row)
-
-    def queue_position(self, job: Job) -> int:
-        return self._one(SQL["queue_position"], (job.id,))["n"]
-
-    def was_expired(self, job_id: str, owner: str) -> bool:
-        return self._one(SQL["was_expired"], (job_id, owner)) is not None
-
-    def _cancel_if_queued(self, job_id: str, owner: str, now: datetime) -> bool:
-        return self._changed(SQL["cancel_if_queued"], (now, job_id, owner))
-
-    def _claim_oldest(self, worker_id: str, now: datetime, lease_expires_at: datetime) -> Job | None:
-        row = self._one(SQL["claim_oldest"], (now, worker_id, lease_expires_at))
-        return None if row is None else _row_to_job(row)
-
-    def _update_running(self, job_id: str, worker_id: str, fields: dict[str, Any]) -> bool:
-        assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(name)) for name in fields)
-        query = sql.SQL("UPDATE jobs SET {} WHERE id = %s AND status = 'in_progress' AND lease_owner = %s").format(
-            assignments)
-        return self._changed(query, [_to_column(v) for v in fields.values()] + [job_id, worker_id])
-
-    def _release(self, job_id: str, worker_id: str) -> bool:
-        with self._tx() as conn:
-            released = conn.execute(SQL["release"], (job_id, worker_id)).rowcount == 1
-            if released:
-                conn.execute(SQL["notify"])
-        return released
-
-    def _reap(self, now: datetime, max_attempts: int, message: str) -> Reaped:
-        with self._tx() as conn:
-            interrupted = conn.execute(SQL["reap_interrupted"], (now, message, now, max_attempts)).fetchall()
-            requeued = conn.execute(SQL["reap_requeue"], (now,)).fetchall()
-            if requeued:
-                conn.execute(SQL["notify"])
-        return Reaped(requeued=[r["id"] for r in requeued], interrupted=[r["id"] for r in interrupted])
-
-    # --- retention ----------------------------------------------------------------------------
-
-    def _finished_before(self, cutoff: datetime, limit: int) -> list[Job]:
-        with self._conn() as conn:
-            return [_row_to_job(r) for r in conn.execute(SQL["finished_before"], (cutoff, limit))]
-
-    def _expire(self, job_ids: list[str], now: datetime) -> None:
-        with self._tx() as conn:
-            conn.execute(SQL["tombstone"], (now, job_ids))
-            conn.execute(SQL["delete_jobs"], (job_ids,))
-
-    def _purge_bookkeeping(self, idempotency_before: datetime, tombstones_before: datetime) -> None:
-        with self._tx() as conn:
-            conn.execute(SQL["purge_idempotency"], (idempotency_before,))
-            conn.execute(SQL["purge_tombstones"], (tombstones_before,))
-
-    # --- workers ------------------------------------------------------------------------------
-
-    def _upsert_worker(self, worker_id: str, engine: dict[str, Any], now: datetime) -> None:
-        self._changed(SQL["upsert_worker"], (worker_id, Jsonb(engine), now, now))
-
-    def _workers_seen_since(self, since: datetime) -> list[WorkerInfo]:
-        with self._conn() as conn:
-            rows = conn.execute(SQL["workers_since"], (since,)).fetchall()
-        return [WorkerInfo(r["id"], r["engine"], r["started_at"], r["last_seen_at"]) for r in rows]
+    def _from_db_json(self, value: Any) -> Any:
+        return value
 
     # --- push ---------------------------------------------------------------------------------
 

@@ -1,0 +1,135 @@
+-- Every query the store runs, by name, written once for both backends. aiosql's format: each query is
+-- named with its parameters, and a suffix says what it returns (`^` one row, `!` a row count, none:
+-- all rows); queries take `:name` parameters on either driver. `sqlite.sql` and
+-- `postgres.sql` hold only what the two dialects really spell differently; together with this file,
+-- each defines every name once (tests/store/test_queries.py checks).
+--
+-- The state rules live here: every transition is one conditional write (`... AND status = 'in_queue'`,
+-- `... AND lease_owner = :worker`), so two processes can never both win the same job. store/base.py
+-- turns "0 rows changed" into the right exception.
+
+
+-- name: insert_key(id, name, key_hash, prefix, created_at)!
+INSERT INTO api_keys (id, name, key_hash, prefix, created_at) VALUES (:id, :name, :key_hash, :prefix, :created_at);
+
+-- name: insert_first_key(id, name, key_hash, prefix, created_at)!
+-- One statement; the caller holds the write lock, so two "no key yet" checks cannot both pass.
+INSERT INTO api_keys (id, name, key_hash, prefix, created_at)
+SELECT :id, :name, :key_hash, :prefix, :created_at WHERE NOT EXISTS (SELECT 1 FROM api_keys);
+
+-- name: key_by_hash(key_hash)^
+SELECT * FROM api_keys WHERE key_hash = :key_hash;
+
+-- name: list_keys()
+SELECT * FROM api_keys ORDER BY created_at;
+
+-- name: revoke_key(id, now)!
+UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL;
+
+
+-- name: insert_job(id, owner, model_id, input, created_at)!
+-- A new job is always queued; `seq` (its place in the queue) is assigned by the database.
+INSERT INTO jobs (id, owner, model_id, input, status, created_at)
+VALUES (:id, :owner, :model_id, :input, 'in_queue', :created_at);
+
+-- name: get_job(id)^
+SELECT * FROM jobs WHERE id = :id;
+
+-- name: get_owned_job(id, owner)^
+SELECT * FROM jobs WHERE id = :id AND owner = :owner;
+
+-- name: queue_position(id)^
+SELECT COUNT(*) AS ahead FROM jobs WHERE status = 'in_queue' AND seq < (SELECT seq FROM jobs WHERE id = :id);
+
+-- name: cancel_if_queued(id, owner, now)!
+UPDATE jobs SET status = 'cancelled', finished_at = :now WHERE id = :id AND owner = :owner AND status = 'in_queue';
+
+
+-- name: active_count(owner)^
+SELECT COUNT(*) AS active FROM jobs WHERE owner = :owner AND status IN ('in_queue', 'in_progress');
+
+-- name: submits_since(owner, since)^
+SELECT COUNT(*) AS submits, MIN(created_at) AS oldest FROM jobs WHERE owner = :owner AND created_at >= :since;
+
+-- name: idempotent_job(owner, key, since)^
+SELECT job_id, request_hash FROM idempotency_keys WHERE owner = :owner AND key = :key AND created_at >= :since;
+
+-- name: record_idempotency(owner, key, request_hash, job_id, now)!
+-- Replaces a record older than the TTL (the lookup above ignores those).
+INSERT INTO idempotency_keys (owner, key, request_hash, job_id, created_at)
+VALUES (:owner, :key, :request_hash, :job_id, :now)
+ON CONFLICT (owner, key) DO UPDATE
+SET request_hash = excluded.request_hash, job_id = excluded.job_id, created_at = excluded.created_at;
+
+
+-- Everything a worker writes is fenced on its lease: only while the job is in_progress and leased to it.
+
+-- name: set_progress(id, worker, progress)!
+UPDATE jobs SET progress = :progress WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
+
+-- name: renew_lease(id, worker, expires)!
+UPDATE jobs SET lease_expires_at = :expires WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
+
+-- name: complete_job(id, worker, now, output_key, metadata)!
+UPDATE jobs
+SET status = 'completed', finished_at = :now, progress = 100, output_key = :output_key, metadata = :metadata,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
+
+-- name: fail_job(id, worker, now, code, message, metadata)!
+UPDATE jobs
+SET status = 'failed', finished_at = :now, error_code = :code, error_message = :message, metadata = :metadata,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
+
+-- name: release_job(id, worker)!
+-- A worker shutting down hands the job back at once; the attempt is not counted.
+UPDATE jobs
+SET status = 'in_queue', attempts = attempts - 1, started_at = NULL, progress = NULL,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
+
+-- name: reap_interrupted(now, message, max_attempts)
+-- Run before reap_requeue in the same transaction: a job already claimed max_attempts times fails.
+UPDATE jobs
+SET status = 'failed', finished_at = :now, error_code = 'interrupted', error_message = :message,
+    lease_owner = NULL, lease_expires_at = NULL
+WHERE status = 'in_progress' AND lease_expires_at < :now AND attempts >= :max_attempts
+RETURNING id;
+
+-- name: reap_requeue(now)
+-- Back at its old place in the queue: `seq` is unchanged.
+UPDATE jobs
+SET status = 'in_queue', started_at = NULL, progress = NULL, lease_owner = NULL, lease_expires_at = NULL
+WHERE status = 'in_progress' AND lease_expires_at < :now
+RETURNING id;
+
+
+-- name: finished_before(cutoff, limit)
+SELECT * FROM jobs
+WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at < :cutoff
+ORDER BY finished_at LIMIT :limit;
+
+-- name: was_expired(id, owner)^
+SELECT 1 AS expired FROM expired_jobs WHERE id = :id AND owner = :owner;
+
+-- name: purge_idempotency(before)!
+DELETE FROM idempotency_keys WHERE created_at < :before;
+
+-- name: purge_tombstones(before)!
+DELETE FROM expired_jobs WHERE expired_at < :before;
+
+
+-- name: upsert_worker(id, engine, now)!
+INSERT INTO workers (id, engine, started_at, last_seen_at) VALUES (:id, :engine, :now, :now)
+ON CONFLICT (id) DO UPDATE SET engine = excluded.engine, last_seen_at = excluded.last_seen_at;
+
+-- name: workers_since(since)
+SELECT * FROM workers WHERE last_seen_at >= :since ORDER BY started_at;
+
+
+-- name: applied_migrations()
+SELECT version FROM schema_migrations;
+
+-- name: record_migration(version, now)!
+INSERT INTO schema_migrations (version, applied_at) VALUES (:version, :now);

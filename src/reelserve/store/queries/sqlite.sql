@@ -1,0 +1,21 @@
+-- What SQLite spells differently from PostgreSQL (the rest is in common.sql). Every write runs
+-- inside BEGIN IMMEDIATE, which holds the database's one write lock: that alone serialises claims.
+
+-- name: create_migrations_table()!
+CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL);
+
+-- name: claim_oldest(worker, now, expires)^
+UPDATE jobs
+SET status = 'in_progress', started_at = :now, attempts = attempts + 1,
+    lease_owner = :worker, lease_expires_at = :expires, progress = 0
+WHERE seq = (SELECT seq FROM jobs WHERE status = 'in_queue' ORDER BY seq LIMIT 1) AND status = 'in_queue'
+RETURNING *;
+
+-- name: tombstone_jobs(ids, now)!
+-- `:ids` is a JSON array: SQLite has no array parameters.
+INSERT INTO expired_jobs (id, owner, expired_at)
+SELECT id, owner, :now FROM jobs WHERE id IN (SELECT value FROM json_each(:ids))
+ON CONFLICT (id) DO NOTHING;
+
+-- name: delete_jobs(ids)!
+DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
