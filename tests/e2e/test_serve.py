@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reelserve.media import probe_mp4
+from tests.mp4probe import probe_mp4
 from tests.live import live_server
 from tests.seed_prompts import STANDARD_SEED_PROMPT as SEED_PROMPT
 

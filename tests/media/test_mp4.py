@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reelserve.engines.base import Clip
-from reelserve.media import probe_mp4, write_mp4
+from reelserve.media import Clip
+from reelserve.media import write_mp4
+from tests.mp4probe import probe_mp4
 
 
 def clip(seconds: int, width: int = 256, height: int = 144, sound: bool = True, fps: int = 24) -> Clip:

@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from reelserve.engines.base import Clip, EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.engines.base import EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.media import Clip
 from reelserve.errors import LeaseLostError
 from reelserve.settings import Settings
 from reelserve.storage import open_storage

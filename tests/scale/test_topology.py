@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from reelserve.client import Client
-from reelserve.media import probe_mp4
+from tests.mp4probe import probe_mp4
 from reelserve.store import Status
 from reelserve.store.postgres import PostgresJobStore
 from tests.conftest import S3_CREDENTIALS

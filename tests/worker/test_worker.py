@@ -10,9 +10,10 @@ import httpx
 import numpy as np
 import pytest
 
-from reelserve.engines.base import Clip, EngineInfo
+from reelserve.engines.base import EngineInfo
+from reelserve.media import Clip
 from reelserve.errors import EngineInputError
-from reelserve.media import probe_mp4
+from tests.mp4probe import probe_mp4
 from reelserve.storage import open_storage
 from reelserve.store import Status, open_store
 from reelserve.worker import Janitor, ProgressReporter, Worker

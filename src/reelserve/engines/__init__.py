@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from reelserve.catalog import LTX2_CHECKPOINT
-from reelserve.engines.base import Clip, Engine, EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.engines.base import Engine, EngineInfo, GenerationSpec, ProgressCallback
 from reelserve.settings import Settings
 
-__all__ = ["Clip", "Engine", "EngineInfo", "GenerationSpec", "ProgressCallback", "load_engine"]
+__all__ = ["Engine", "EngineInfo", "GenerationSpec", "ProgressCallback", "load_engine"]
 
 
 def load_engine(settings: Settings) -> Engine:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
-
 from reelserve.catalog import Recipe
+from reelserve.media.clip import Clip
 from reelserve.engines.shots import ShotPlan
 
 ProgressCallback = Callable[[float], None]
@@ -36,29 +35,6 @@ class GenerationSpec:
     def shot_plans(self) -> tuple[ShotPlan, ...]:
         """The shots to render; one shot of the whole prompt when none were planned."""
         return self.shots or (ShotPlan(self.prompt, self.prompt, self.num_frames),)
-
-
-@dataclass
-class Clip:
-    """Decoded output: exactly `duration * fps` frames and, with sound, exactly as long an audio track."""
-
-    frames: np.ndarray  # (frames, height, width, 3) uint8
-    fps: int
-    audio: np.ndarray | None  # (channels, samples) float32 in [-1, 1]
-    sample_rate: int | None
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def width(self) -> int:
-        return int(self.frames.shape[2])
-
-    @property
-    def height(self) -> int:
-        return int(self.frames.shape[1])
-
-    @property
-    def duration_seconds(self) -> float:
-        return self.frames.shape[0] / self.fps
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import numpy as np
 from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
 
 from reelserve.catalog import Recipe
-from reelserve.engines.base import Clip, EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.engines.base import EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.media import Clip
 from reelserve.engines.ltx2_weights import LORA_ADAPTER, RANDOM_FULL, TINY, load_components
 from reelserve.engines.runtime import RuntimeOptions, text_encoder_on
 from reelserve.engines.runtime import apply as apply_runtime

@@ -1,7 +1,8 @@
-"""Frames + audio -> MP4, and reading one back."""
+"""Frames + audio -> MP4: the `Clip` an engine returns, shots joined into one, and the muxer."""
 
 from __future__ import annotations
 
-from reelserve.media.mp4 import Mp4Info, probe_mp4, write_mp4
+from reelserve.media.clip import Clip
+from reelserve.media.mp4 import write_mp4
 
-__all__ = ["Mp4Info", "probe_mp4", "write_mp4"]
+__all__ = ["Clip", "write_mp4"]

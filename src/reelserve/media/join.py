@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reelserve.engines.base import Clip
+from reelserve.media.clip import Clip
 
 CROSSFADE_SECONDS = 0.02
 

@@ -1,4 +1,4 @@
-"""Frames + audio -> MP4 (H.264 yuv420p, AAC) with PyAV, and the probe that checks one.
+"""Frames + audio -> MP4 (H.264 yuv420p, AAC) with PyAV.
 
 The file is written beside its destination and renamed into place, so a reader never sees a
 half-written video.
@@ -7,14 +7,13 @@ half-written video.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
-from reelserve.engines.base import Clip
+from reelserve.media.clip import Clip
 
 AAC_FRAME = 1024  # samples per AAC frame
 AUDIO_BITRATE = 192_000
@@ -69,51 +68,3 @@ def _encode_audio(container: av.container.OutputContainer, stream, audio: np.nda
         frame.pts = start
         container.mux(stream.encode(frame))
     container.mux(stream.encode(None))
-
-
-@dataclass(frozen=True)
-class Mp4Info:
-    width: int
-    height: int
-    fps: float
-    frames: int
-    duration_seconds: float
-    video_codec: str
-    pix_fmt: str
-    has_audio: bool
-    audio_codec: str | None
-    audio_seconds: float | None  # as the container declares it (edit list applied)
-    audio_decoded_seconds: float | None  # every decoded sample, AAC priming and padding included
-    sample_rate: int | None
-
-
-def probe_mp4(path: Path) -> Mp4Info:
-    """Decode an MP4 fully and report what is really in it (frame count by decoding, not headers)."""
-    with av.open(str(path)) as container:
-        video = container.streams.video[0]
-        frames = sum(1 for _ in container.decode(video))
-        fps = float(video.average_rate or video.guessed_rate)
-        audio_streams = container.streams.audio
-        audio_seconds = decoded_seconds = sample_rate = audio_codec = None
-        if audio_streams:
-            container.seek(0)
-            stream = audio_streams[0]
-            samples = sum(frame.samples for frame in container.decode(stream))
-            sample_rate, audio_codec = stream.rate, stream.codec_context.name
-            # The edit list trims AAC priming; its duration is what players play.
-            audio_seconds = float(stream.duration * stream.time_base)
-            decoded_seconds = samples / sample_rate
-        return Mp4Info(
-            width=video.width,
-            height=video.height,
-            fps=fps,
-            frames=frames,
-            duration_seconds=frames / fps,
-            video_codec=video.codec_context.name,
-            pix_fmt=video.codec_context.pix_fmt,
-            has_audio=bool(audio_streams),
-            audio_codec=audio_codec,
-            audio_seconds=audio_seconds,
-            audio_decoded_seconds=decoded_seconds,
-            sample_rate=sample_rate,
-        )
