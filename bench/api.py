@@ -30,17 +30,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 import pg
+from reelserve.catalog import RECIPES, input_model_for
+from reelserve.engines.base import GenerationSpec
 from reelserve.engines.ltx2 import Ltx2Engine
 from reelserve.engines.ltx2_tiny import ensure_tiny_weights
 from reelserve.media import write_mp4
-from reelserve.store.job import Job, Status
-from reelserve.worker.runner import spec_from_job
 
 MODEL = "kling/kling-3.0/standard/text-to-video"
 BODY = {"prompt": "a lighthouse at dusk", "duration": 3, "aspect_ratio": "16:9", "sound": True, "seed": 7}
@@ -188,10 +187,10 @@ def _request(client: httpx.Client, scratch: Path) -> tuple[float, float]:
 
 
 def _direct(engine: Ltx2Engine, scratch: Path) -> float:
-    job = Job(id="direct", owner="bench", model_id=MODEL, input=BODY, status=Status.IN_PROGRESS,
-              created_at=datetime.now(UTC))
+    recipe = RECIPES[MODEL]
+    spec = GenerationSpec.from_request(recipe, input_model_for(recipe).model_validate(BODY), BODY["seed"])
     began = time.perf_counter()
-    write_mp4(engine.generate(spec_from_job(job, BODY["seed"])), scratch / "direct.mp4")
+    write_mp4(engine.generate(spec), scratch / "direct.mp4")
     return time.perf_counter() - began
 
 

@@ -111,6 +111,12 @@ class EngineInputError(GenerationError):
     code = "invalid_input"
 
 
+class StoredInputError(GenerationError):
+    """This request's stored input does not pass its model's input schema."""
+
+    code = "invalid_input"
+
+
 class EngineOutOfMemoryError(GenerationError):
     """The GPU ran out of memory while generating this video; try a shorter duration."""
 

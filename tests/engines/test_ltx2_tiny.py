@@ -88,23 +88,19 @@ def test_progress_is_reported_per_step(tiny_engine) -> None:
 
 
 def test_multi_shot_cuts_land_on_the_planned_frames(tiny_engine) -> None:
-    from reelserve.engines.shots import ShotPlan
-
-    shots = (ShotPlan("a door opens", "a door opens", 24), ShotPlan("a bird flies", "a bird flies", 48))
-    whole = tiny_engine.generate(spec(duration_seconds=3, shots=shots))
+    shots = (("a door opens", 1), ("a bird flies", 2))
+    whole = tiny_engine.generate(spec(duration_seconds=3, multi_prompt=shots))
     assert whole.frames.shape[0] == 72 and whole.audio.shape == (2, 72000)
     # Each shot is its own generation (seed + shot index): rendered alone, it matches its slice exactly.
-    second = tiny_engine.generate(spec(duration_seconds=2, seed=8, shots=(shots[1],)))
+    second = tiny_engine.generate(spec(duration_seconds=2, seed=8, multi_prompt=(shots[1],)))
     np.testing.assert_array_equal(whole.frames[24:], second.frames)
 
 
 def test_progress_runs_across_all_shots(tiny_engine) -> None:
-    from reelserve.engines.shots import ShotPlan
-
     seen: list[float] = []
-    shots = (ShotPlan("a", "a", 24), ShotPlan("b", "b", 24), ShotPlan("c", "c", 24))
+    shots = (("a", 1), ("b", 1), ("c", 1))
     plan = tiny_engine.plan(spec())
-    tiny_engine.generate(spec(duration_seconds=3, shots=shots), on_progress=seen.append)
+    tiny_engine.generate(spec(duration_seconds=3, multi_prompt=shots), on_progress=seen.append)
     assert seen == sorted(seen) and seen[-1] == 100.0 and len(seen) == 3 * (plan.steps + plan.refine_steps)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reelserve.catalog import PRO, STANDARD, input_model_for
+from reelserve.engines.base import GenerationSpec
 from reelserve.engines.shots import plan_shots, split_prompt
 from tests.seed_prompts import PRO_SEED_PROMPT, STANDARD_SEED_PROMPT
 
@@ -14,7 +16,7 @@ def check_frames(shots, duration: int, fps: int = 24) -> None:
 
 
 def test_standard_seed_prompt_splits_into_at_least_three_shots() -> None:
-    shots = plan_shots({"prompt": STANDARD_SEED_PROMPT, "duration": 5, "shot_type": "intelligent"}, 24)
+    shots = plan_shots(STANDARD_SEED_PROMPT, 5, 24, shot_type="intelligent")
     assert len(shots) == 4
     assert [s.text.split()[0:2] for s in shots] == [["Wide", "establishing"], ["a", "low"], ["a", "close-up"],
                                                    ["a", "slow-motion"]]
@@ -66,16 +68,32 @@ def test_longer_segments_get_more_time() -> None:
 
 
 def test_customize_without_multi_prompt_is_one_shot() -> None:
-    body = {"prompt": "A boat. Cut to a whale.", "duration": 5, "shot_type": "customize"}
-    (shot,) = plan_shots(body, 24)
-    assert shot.frames == 120 and shot.prompt == body["prompt"]
+    prompt = "A boat. Cut to a whale."
+    (shot,) = plan_shots(prompt, 5, 24, shot_type="customize")
+    assert shot.frames == 120 and shot.prompt == prompt
 
 
 def test_multi_prompt_items_are_the_shots_with_the_prompt_as_context() -> None:
-    body = {"prompt": "A rainy Tokyo street, neon, 35mm film.", "duration": 10, "shot_type": "intelligent",
-            "multi_prompt": [{"prompt": "A woman opens an umbrella", "duration": 4},
-                             {"prompt": "Close-up of raindrops on neon signs", "duration": 6}]}
-    shots = plan_shots(body, 24)
+    shots = plan_shots("A rainy Tokyo street, neon, 35mm film.", 10, 24, shot_type="intelligent",
+                       multi_prompt=[("A woman opens an umbrella", 4), ("Close-up of raindrops on neon signs", 6)])
     assert [s.frames for s in shots] == [96, 144]
     assert [s.text for s in shots] == ["A woman opens an umbrella", "Close-up of raindrops on neon signs"]
     assert shots[0].prompt == "A woman opens an umbrella\n\nA rainy Tokyo street, neon, 35mm film."
+
+
+@pytest.mark.parametrize("recipe,count", [(STANDARD, 4), (PRO, 1)])
+def test_a_request_gets_its_tiers_shot_type_and_the_spec_plans_with_it(recipe, count) -> None:
+    """The typed request is the one reader of the body: a standard request that names no shot_type is
+    split intelligently, a pro one is not (its only shot type is customize)."""
+    request = input_model_for(recipe).model_validate({"prompt": STANDARD_SEED_PROMPT, "duration": "5"})
+    spec = GenerationSpec.from_request(recipe, request, seed=3)
+    assert (spec.shot_type, spec.duration_seconds, spec.seed) == (recipe.default_shot_type, 5, 3)
+    assert len(spec.shot_plans) == count and sum(s.frames for s in spec.shot_plans) == 120
+
+
+def test_multi_prompt_reaches_the_spec_as_typed_shots() -> None:
+    body = {"prompt": "A harbor at dawn", "duration": 7,
+            "multi_prompt": [{"prompt": "boats", "duration": 3}, {"prompt": "gulls", "duration": "4"}]}
+    spec = GenerationSpec.from_request(STANDARD, input_model_for(STANDARD).model_validate(body), seed=0)
+    assert spec.multi_prompt == (("boats", 3), ("gulls", 4))
+    assert [(s.text, s.frames) for s in spec.shot_plans] == [("boats", 72), ("gulls", 96)]

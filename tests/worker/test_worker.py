@@ -100,6 +100,16 @@ def test_engine_input_error_fails_the_job_with_its_code(settings, parts, tiny_en
     assert "prompt too odd" in failed.error_message and failed.metadata["seed"] == 11
 
 
+def test_a_stored_input_that_no_longer_passes_its_schema_fails_naming_the_field(settings, parts, tiny_engine) -> None:
+    """The worker validates job.input with the same model the API used; a row from another version fails cleanly."""
+    store, storage, owner = parts
+    job = submit(store, owner, STANDARD, {**BODY, "duration": 99})
+    make_worker(settings, store, storage, tiny_engine).run_once()
+    failed = store.get(job.id)
+    assert (failed.status, failed.error_code) == (Status.FAILED, "invalid_input")
+    assert "duration" in failed.error_message and "submit it again" in failed.error_message
+
+
 def test_unexpected_error_fails_the_job_without_leaking_it(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
     job = submit(store, owner, STANDARD, BODY)

@@ -9,10 +9,9 @@ from fastapi.openapi.utils import get_openapi
 
 from reelserve.api.deps import Services
 from reelserve.api.errors import install_error_handlers
-from reelserve.api.inputs import input_model_for
 from reelserve.api.limits import BodyLimitMiddleware
 from reelserve.api.routes import health, media, models, requests
-from reelserve.catalog import RECIPES
+from reelserve.catalog import RECIPES, input_model_for
 from reelserve.settings import Settings
 from reelserve.storage import MediaStorage
 from reelserve.store import JobStore

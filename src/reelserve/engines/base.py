@@ -1,4 +1,4 @@
-"""What every engine takes and gives back. One file per model family implements `Engine`."""
+"""What every engine takes and gives back. One package per model family implements `Engine`."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reelserve.catalog import Recipe
+from reelserve.catalog import Recipe, TextToVideoInput
+from reelserve.engines.shots import ShotPlan, plan_shots
 from reelserve.media.clip import Clip
-from reelserve.engines.shots import ShotPlan
 
 ProgressCallback = Callable[[float], None]
 
 
 @dataclass(frozen=True)
 class GenerationSpec:
-    """One validated request, in the engine's terms."""
+    """One validated request, in the engine's terms. Built from the typed request by `from_request`."""
 
     recipe: Recipe
     prompt: str
@@ -25,7 +25,24 @@ class GenerationSpec:
     cfg_scale: float
     sound: bool
     seed: int
-    shots: tuple[ShotPlan, ...] = ()
+    shot_type: str = "customize"
+    multi_prompt: tuple[tuple[str, int], ...] = ()  # (prompt, seconds) per shot
+
+    @classmethod
+    def from_request(cls, recipe: Recipe, request: TextToVideoInput, seed: int) -> GenerationSpec:
+        """The spec for a request validated by its model's input schema; `seed` is the request's or a drawn one."""
+        return cls(
+            recipe=recipe,
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
+            duration_seconds=request.duration,
+            aspect_ratio=request.aspect_ratio,
+            cfg_scale=request.cfg_scale,
+            sound=request.sound,
+            seed=seed,
+            shot_type=request.shot_type,
+            multi_prompt=tuple((shot.prompt, shot.duration) for shot in request.multi_prompt),
+        )
 
     @property
     def num_frames(self) -> int:
@@ -33,8 +50,9 @@ class GenerationSpec:
 
     @property
     def shot_plans(self) -> tuple[ShotPlan, ...]:
-        """The shots to render; one shot of the whole prompt when none were planned."""
-        return self.shots or (ShotPlan(self.prompt, self.prompt, self.num_frames),)
+        """The shots to render, with their frame counts (engines/shots.py has the rules)."""
+        return tuple(plan_shots(self.prompt, self.duration_seconds, self.recipe.fps, shot_type=self.shot_type,
+                                multi_prompt=self.multi_prompt))
 
 
 @dataclass(frozen=True)

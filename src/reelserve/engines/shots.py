@@ -1,4 +1,4 @@
-"""Turn a request into shots: what each one shows and how many frames it lasts. Pure: no I/O.
+"""Turn a request's prompt into shots: what each one shows and how many frames it lasts. Pure: no I/O.
 
 The rules (also in docs/models.md):
 - `multi_prompt` non-empty: one shot per item, lasting that item's duration. Each shot's prompt is
@@ -14,8 +14,8 @@ The rules (also in docs/models.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 # Longest first, so "then cuts to" is one cue rather than "then" followed by "cuts to".
 CUE = re.compile(
@@ -35,14 +35,12 @@ class ShotPlan:
         return self.frames / fps
 
 
-def plan_shots(body: dict[str, Any], fps: int) -> list[ShotPlan]:
-    duration = int(body.get("duration", 5))
-    prompt = body["prompt"]
-    items = body.get("multi_prompt") or []
-    if items:
-        return [ShotPlan(_with_context(i["prompt"], prompt), i["prompt"], int(i.get("duration", 5)) * fps)
-                for i in items]
-    if body.get("shot_type") == "intelligent":
+def plan_shots(prompt: str, duration: int, fps: int, *, shot_type: str,
+               multi_prompt: Sequence[tuple[str, int]] = ()) -> list[ShotPlan]:
+    """The shots to render; `multi_prompt` is (prompt, seconds) per shot, as the request gave them."""
+    if multi_prompt:
+        return [ShotPlan(_with_context(text, prompt), text, seconds * fps) for text, seconds in multi_prompt]
+    if shot_type == "intelligent":
         return split_prompt(prompt, duration, fps)
     return [ShotPlan(prompt, prompt, duration * fps)]
 

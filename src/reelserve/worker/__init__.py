@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from reelserve.worker.janitor import Janitor
-from reelserve.worker.runner import ProgressReporter, Worker, new_worker_id, spec_from_job
+from reelserve.worker.runner import ProgressReporter, Worker, new_worker_id, spec_for
 
-__all__ = ["Janitor", "ProgressReporter", "Worker", "new_worker_id", "spec_from_job"]
+__all__ = ["Janitor", "ProgressReporter", "Worker", "new_worker_id", "spec_for"]

@@ -23,10 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reelserve.catalog import recipe_for
+from pydantic import ValidationError
+
+from reelserve.catalog import draw_seed, input_model_for, recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
-from reelserve.engines.shots import plan_shots
-from reelserve.errors import GenerationError, LeaseLostError, StoreBusyError, UnavailableError
+from reelserve.errors import GenerationError, LeaseLostError, StoredInputError, StoreBusyError, UnavailableError
 from reelserve.media import write_mp4
 from reelserve.storage import MediaStorage, media_key
 from reelserve.store import Job, JobStore
@@ -37,29 +38,28 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0  # at most; a short lease is renewed three times per lease
 STORE_RETRY_SECONDS = 1.0  # between attempts while the queue database or the media storage is unreachable
 PROGRESS_INTERVAL_SECONDS = 1.0
-MAX_SEED = 2**32 - 1
 
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def spec_from_job(job: Job, seed: int) -> GenerationSpec:
+def spec_for(job: Job) -> GenerationSpec:
+    """The job's stored input, validated again by its model's input schema, in the engine's terms.
+
+    The API stored what that same schema produced, so this fails only for a job queued by another
+    version of reelserve whose schema has since changed. A request without a seed gets one drawn here.
+    """
     recipe = recipe_for(job.model_id)
     if recipe is None:  # the API only queues known model ids; a removed catalog entry lands here
         raise GenerationError(f"model {job.model_id!r} is no longer served by this worker")
-    body = job.input
-    return GenerationSpec(
-        recipe=recipe,
-        prompt=body["prompt"],
-        negative_prompt=body.get("negative_prompt"),
-        duration_seconds=int(body.get("duration", 5)),
-        aspect_ratio=body.get("aspect_ratio", "16:9"),
-        cfg_scale=float(body.get("cfg_scale", 0.5)),
-        sound=bool(body.get("sound", True)),
-        seed=seed,
-        shots=tuple(plan_shots(body, recipe.fps)),
-    )
+    try:
+        request = input_model_for(recipe).model_validate(job.input)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise StoredInputError(f"This request's input no longer passes the {job.model_id} schema ({problems}); "
+                               "submit it again.") from exc
+    return GenerationSpec.from_request(recipe, request, draw_seed() if request.seed is None else request.seed)
 
 
 class ProgressReporter:
@@ -246,11 +246,11 @@ class Worker:
     # --- one job -----------------------------------------------------------------------------
 
     def process(self, job: Job) -> None:
-        seed = job.input.get("seed")
-        seed = secrets.randbelow(MAX_SEED + 1) if seed is None else int(seed)
-        metadata: dict[str, Any] = {"seed": seed, "engine": self._engine_info}
+        metadata: dict[str, Any] = {"engine": self._engine_info}
         try:
-            self._render(job, seed)
+            spec = spec_for(job)
+            metadata["seed"] = spec.seed
+            self._render(job, spec)
         except LeaseLostError:
             log.warning("job %s: no longer this worker's; its result, if any, was discarded", job.id)
         except UnavailableError:
@@ -263,9 +263,8 @@ class Worker:
             message = "An internal error stopped this request. It was not retried; submit it again."
             self._fail(job, "internal_error", message, metadata)
 
-    def _render(self, job: Job, seed: int) -> None:
+    def _render(self, job: Job, spec: GenerationSpec) -> None:
         assert self.engine is not None, "run() loads the engine before processing"
-        spec = spec_from_job(job, seed)
         report = ProgressReporter(lambda p: self._write_progress(job, p), self.progress_interval)
 
         def on_progress(percent: float) -> None:
@@ -289,7 +288,7 @@ class Worker:
             "fps": clip.fps,
             "duration_seconds": clip.duration_seconds,
             "has_audio": clip.audio is not None,
-            "seed": seed,
+            "seed": spec.seed,
             "engine": self._engine_info,
             "shots": _shots_metadata(spec),
             "timings": {

@@ -9,12 +9,27 @@ from starlette.concurrency import run_in_threadpool
 
 from reelserve.api.body import IDEMPOTENCY_KEY, check_idempotency_key, parse_json_object, validate_input
 from reelserve.api.deps import KeyDep, ServicesDep
-from reelserve.api.inputs import OUTPUT_SCHEMA, input_model_for
 from reelserve.api.wire import ErrorResponse, SubmitResponse, submit_body
-from reelserve.catalog import RECIPES, Recipe, recipe_for
+from reelserve.catalog import RECIPES, Recipe, input_model_for, recipe_for
 from reelserve.errors import UnknownModelError
 
 router = APIRouter()
+
+# The seeds' output schema, as served with each model card.
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "output": {
+            "type": "object",
+            "properties": {
+                "image": {"type": "string", "format": "uri", "description": "Single image URL"},
+                "video": {"type": "string", "format": "uri", "description": "Single video URL"},
+                "images": {"type": "array", "description": "Multiple image URLs", "items": {"type": "string", "format": "uri"}},
+                "videos": {"type": "array", "description": "Multiple video URLs", "items": {"type": "string", "format": "uri"}},
+            },
+        }
+    },
+}
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 429, 503)

@@ -1,4 +1,4 @@
-"""The model ids this server answers to, and the recipe each one runs.
+"""The model ids this server answers to, and the recipe each one runs on real weights.
 
 These routes keep the Kling 3.0 request schema so RunComfy clients work unchanged, but what runs is
 an open-weights model (LTX-2 through diffusers), not Kling. Adding a model id is one entry here.
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
-ASPECT_RATIOS: tuple[AspectRatio, ...] = ("16:9", "9:16", "1:1")
 
 LTX2_CHECKPOINT = "Lightricks/LTX-2"
 

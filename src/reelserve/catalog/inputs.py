@@ -1,21 +1,32 @@
-"""The text-to-video input schema, enforced per model id.
+"""The text-to-video request body, typed: the one reader of what a client sent.
 
-One pydantic model per recipe, built from the catalog so the tiers differ only where the seed
-documents say they do (`shot_type`). Its JSON Schema is what GET /v1/models/{id} serves: it is the
-seeds' schema with their two defects corrected (`number`, not `float`; `multi_prompt.items` is an
-object with `properties`).
+One pydantic model per recipe, built from the recipe so the tiers differ only where the seed
+documents say they do (`shot_type`). The API validates a body into it and stores its JSON; the
+worker validates that JSON again with the same model and builds the engine's spec from the typed
+object, so defaults and ranges are decided here and nowhere else. Its JSON Schema is what
+GET /v1/models/{id} serves: the seeds' schema with their two defects corrected (`number`, not
+`float`; `multi_prompt.items` is an object with `properties`).
 """
 
 from __future__ import annotations
 
 import functools
+import secrets
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
-from reelserve.catalog import RECIPES, Recipe
+from reelserve.catalog.recipes import RECIPES, AspectRatio, Recipe
 
+# The one seed range. A request may name any seed a signed 64-bit integer holds; a seed drawn for a
+# request that named none stays below 2**32, so that it survives every JSON parser exactly
+# (JavaScript's numbers are exact only to 2**53) and a client can send it back to repeat the video.
 MAX_SEED = 2**63 - 1
+DRAWN_SEEDS = 2**32
+
+
+def draw_seed() -> int:
+    return secrets.randbelow(DRAWN_SEEDS)
 
 
 def _whole_seconds(value: Any) -> Any:
@@ -58,7 +69,7 @@ class Shot(BaseModel):
 
 
 class TextToVideoInput(BaseModel):
-    """Fields shared by every text-to-video model id; `shot_type` is added per recipe."""
+    """Fields shared by every text-to-video model id; `shot_type` is narrowed per recipe."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -70,7 +81,7 @@ class TextToVideoInput(BaseModel):
         None, max_length=2500, strict=True, description="Elements to keep out of the video."
     )
     duration: Seconds = Field(5, description="Video length in seconds.")
-    aspect_ratio: Literal["16:9", "9:16", "1:1"] = Field("16:9", description="Output aspect ratio.")
+    aspect_ratio: AspectRatio = Field("16:9", description="Output aspect ratio.")
     cfg_scale: Annotated[float, BeforeValidator(_json_number)] = Field(
         0.5, ge=0, le=1, description="How strongly the video follows the prompt (0 = freely, 1 = strictly)."
     )
@@ -83,6 +94,8 @@ class TextToVideoInput(BaseModel):
         None, ge=0, le=MAX_SEED, strict=True,
         description="reelserve extension: the same request and seed give the same frames on the same engine and hardware.",
     )
+    # Each recipe's model narrows this to the values its tier accepts, with its own default (input_model_for).
+    shot_type: str = Field("customize", description="Editing mode.")
 
     @field_validator("multi_prompt")
     @classmethod
@@ -116,19 +129,3 @@ def _input_model(model_id: str) -> type[TextToVideoInput]:
         shot_type=(shot_type, Field(recipe.default_shot_type, description=description,
                                     json_schema_extra={"enum": list(recipe.shot_types), "type": "string"})),
     )
-
-
-OUTPUT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "output": {
-            "type": "object",
-            "properties": {
-                "image": {"type": "string", "format": "uri", "description": "Single image URL"},
-                "video": {"type": "string", "format": "uri", "description": "Single video URL"},
-                "images": {"type": "array", "description": "Multiple image URLs", "items": {"type": "string", "format": "uri"}},
-                "videos": {"type": "array", "description": "Multiple video URLs", "items": {"type": "string", "format": "uri"}},
-            },
-        }
-    },
-}
