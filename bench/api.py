@@ -38,7 +38,7 @@ import pg
 from reelserve.catalog import RECIPES, input_model_for
 from reelserve.engines.base import GenerationSpec
 from reelserve.engines.ltx2 import Ltx2Engine
-from reelserve.engines.ltx2_tiny import ensure_tiny_weights
+from reelserve.engines.ltx2.tiny import ensure_tiny_weights
 from reelserve.media import write_mp4
 
 MODEL = "kling/kling-3.0/standard/text-to-video"

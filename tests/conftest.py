@@ -16,7 +16,7 @@ from reelserve.settings import Settings
 @pytest.fixture(scope="session")
 def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One tiny LTX-2 checkpoint per test session, built through the real save/load path."""
-    from reelserve.engines.ltx2_tiny import ensure_tiny_weights
+    from reelserve.engines.ltx2.tiny import ensure_tiny_weights
 
     cache = tmp_path_factory.mktemp("cache")
     ensure_tiny_weights(cache)

@@ -137,7 +137,7 @@ def pull(
 ) -> None:
     """Download the checkpoints the recipes need (resumable, with progress), so serving starts warm."""
     from reelserve.catalog import RECIPES
-    from reelserve.engines.pull import pull_checkpoint
+    from reelserve.engines.ltx2.pull import pull_checkpoint
     from reelserve.errors import WeightsUnavailableError
 
     if model_id is not None and model_id not in RECIPES:

@@ -9,8 +9,8 @@ import pytest
 
 from reelserve.catalog import PRO, STANDARD
 from reelserve.engines.base import GenerationSpec
-from reelserve.engines.ltx2 import guidance_for
-from reelserve.engines.ltx2_tiny import tiny_weights_dir
+from reelserve.engines.ltx2.plan import FULL_SCALE, guidance_for, plan_for
+from reelserve.engines.ltx2.tiny import tiny_weights_dir
 
 
 def spec(recipe=STANDARD, **kw) -> GenerationSpec:
@@ -58,19 +58,16 @@ def test_sound_off_gives_no_audio(tiny_engine) -> None:
     assert clip.audio is None and clip.sample_rate is None
 
 
-def test_real_sizes_are_planned_on_the_latent_grid(tiny_engine) -> None:
-    tiny_engine.tiny = False  # plan only: no generation with real sizes here
-    try:
-        plan = tiny_engine.plan(spec(STANDARD, duration_seconds=5))
-        # Stage 2 doubles stage 1, so the render size is on a 64 px grid: 1280x768 from 640x384.
-        assert (plan.width, plan.height, plan.render_width, plan.render_height) == (1280, 720, 1280, 768)
-        assert plan.stage1_size == (640, 384) and (plan.steps, plan.refine_steps) == (8, 3)
-        assert (plan.num_frames, plan.render_frames) == (120, 121)
-        plan = tiny_engine.plan(spec(PRO, aspect_ratio="9:16"))
-        assert (plan.width, plan.height, plan.render_width, plan.render_height) == (1080, 1920, 1088, 1920)
-        assert plan.stage1_size == (544, 960) and (plan.steps, plan.refine_steps) == (40, 3)
-    finally:
-        tiny_engine.tiny = True
+def test_real_sizes_are_planned_on_the_latent_grid() -> None:
+    # Planning is pure: the full scale (a real checkpoint's) is planned here without generating anything.
+    plan = plan_for(spec(STANDARD, duration_seconds=5), FULL_SCALE)
+    # Stage 2 doubles stage 1, so the render size is on a 64 px grid: 1280x768 from 640x384.
+    assert (plan.width, plan.height, plan.render_width, plan.render_height) == (1280, 720, 1280, 768)
+    assert plan.stage1_size == (640, 384) and (plan.steps, plan.refine_steps) == (8, 3)
+    assert (plan.num_frames, plan.render_frames) == (120, 121)
+    plan = plan_for(spec(PRO, aspect_ratio="9:16"), FULL_SCALE)
+    assert (plan.width, plan.height, plan.render_width, plan.render_height) == (1080, 1920, 1088, 1920)
+    assert plan.stage1_size == (544, 960) and (plan.steps, plan.refine_steps) == (40, 3)
 
 
 def test_guidance_mapping_is_monotonic_and_centred_on_the_recipe() -> None:

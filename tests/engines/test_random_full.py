@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from reelserve.engines.ltx2 import Ltx2Engine
-from reelserve.engines.ltx2_random import build_modules, load_config
+from reelserve.engines.ltx2.random_full import build_modules, load_config
 from reelserve.engines.runtime import RuntimeOptions
 
 

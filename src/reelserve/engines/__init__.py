@@ -1,4 +1,4 @@
-"""Engines turn a validated request into frames and audio. One module per diffusers model family."""
+"""Engines turn a validated request into frames and audio. One package per diffusers model family."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ __all__ = ["Engine", "EngineInfo", "GenerationSpec", "ProgressCallback", "load_e
 
 def load_engine(settings: Settings) -> Engine:
     """The engine the settings name (today every recipe runs LTX-2), loaded and warm."""
+    # torch and diffusers load here, in a process that generates: the API and `keys` never pay for them.
     from reelserve.engines.ltx2 import Ltx2Engine
     from reelserve.engines.runtime import RuntimeOptions
 

@@ -8,9 +8,14 @@ distilled LoRA is stood in for by a rank-384 adapter on the same projections as 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+
+from reelserve.engines.ltx2.layout import LORA_ADAPTER, LORA_TARGETS
+from reelserve.engines.ltx2.tokenizer import build_tokenizer
+from reelserve.engines.ltx2.weights import WeightsSource
 
 CONFIGS = Path(__file__).parent / "configs" / "ltx2-19b"
 LORA_RANK = 384
@@ -49,9 +54,6 @@ def build_random_full(*, dtype: Any, device: str) -> tuple[Any, Any]:
     from diffusers import FlowMatchEulerDiscreteScheduler, LTX2Pipeline
     from peft import LoraConfig
 
-    from reelserve.engines.ltx2_tiny import LORA_TARGETS, build_tokenizer
-    from reelserve.engines.ltx2_weights import LORA_ADAPTER
-
     modules = build_modules(dtype=dtype, device=device)
     upsampler = modules.pop("latent_upsampler")
     scheduler = FlowMatchEulerDiscreteScheduler.from_config(load_config("scheduler"))
@@ -60,6 +62,14 @@ def build_random_full(*, dtype: Any, device: str) -> tuple[Any, Any]:
     with _allocating(device, dtype):  # the adapter's 3.3B parameters, like the rest, go straight to the device
         pipe.transformer.add_adapter(lora, adapter_name=LORA_ADAPTER)
     return pipe, upsampler
+
+
+class RandomFullSource(WeightsSource):
+    name = "random-full"
+    random_weights = True
+
+    def load(self, dtype: Any, device: str) -> tuple[Any, Any]:
+        return build_random_full(dtype=dtype, device=device)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reelserve.engines.ltx2.layout import LORA_WEIGHT_NAME, UPSAMPLER_SUBFOLDER
 from reelserve.errors import WeightsUnavailableError
 
 
@@ -17,8 +18,6 @@ def pull_checkpoint(checkpoint: str) -> Path:
     """
     from diffusers import DiffusionPipeline
     from huggingface_hub import snapshot_download
-
-    from reelserve.engines.ltx2_weights import LORA_WEIGHT_NAME, UPSAMPLER_SUBFOLDER
 
     try:
         folder = DiffusionPipeline.download(checkpoint)

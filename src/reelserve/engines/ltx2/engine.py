@@ -3,81 +3,28 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
 
-from reelserve.catalog import Recipe
 from reelserve.engines.base import EngineInfo, GenerationSpec, ProgressCallback
-from reelserve.media import Clip
-from reelserve.engines.ltx2_weights import LORA_ADAPTER, RANDOM_FULL, TINY, load_components
+from reelserve.engines.ltx2.layout import LORA_ADAPTER
+from reelserve.engines.ltx2.plan import UPSAMPLE, Plan, Scale, plan_for
+from reelserve.engines.ltx2.sources import AUTO, weights_source
+from reelserve.engines.ltx2.weights import WeightsSource
 from reelserve.engines.runtime import RuntimeOptions, text_encoder_on
 from reelserve.engines.runtime import apply as apply_runtime
 from reelserve.engines.shots import ShotPlan
 from reelserve.engines.timing import StageClock
 from reelserve.errors import EngineInputError, EngineOutOfMemoryError, GenerationError
+from reelserve.media import Clip
 from reelserve.media.join import crossfade_samples, join_shots
 
 log = logging.getLogger(__name__)
-
-AUTO = "auto"
-# Stage 2 doubles the latent grid, so the render size is a multiple of 2 x 32 px; outputs are then
-# center-cropped to the exact size. Frames run on 8k+1; extra frames are dropped from the end.
-LATENT_GRID = 32
-TEMPORAL_GRID = 8
-UPSAMPLE = 2
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Sizes and schedule for one generation: what each stage renders and what is delivered."""
-
-    width: int
-    height: int
-    render_width: int  # stage 2 (or the only stage)
-    render_height: int
-    num_frames: int
-    render_frames: int
-    steps: int  # stage 1 denoising steps
-    refine_steps: int  # stage 2 denoising steps; 0 without a second stage
-    guidance_scale: float
-    audio_guidance_scale: float
-
-    @property
-    def stage1_size(self) -> tuple[int, int]:
-        if not self.refine_steps:
-            return self.render_width, self.render_height
-        return self.render_width // UPSAMPLE, self.render_height // UPSAMPLE
-
-    @property
-    def work(self) -> float:
-        """Denoising cost in stage-1 steps: a stage-2 step sees UPSAMPLE^2 times the tokens."""
-        return self.steps + self.refine_steps * UPSAMPLE**2
-
-
-def guidance_for(cfg_scale: float, tuned: float) -> float:
-    """cfg_scale 0..1 onto pipeline guidance, monotonic: 0 -> 1.0 (no CFG pass), 0.5 -> tuned, 1 -> 2*tuned-1."""
-    return 1.0 + 2.0 * cfg_scale * (tuned - 1.0)
-
-
-def _round_up(value: int, multiple: int) -> int:
-    return math.ceil(value / multiple) * multiple
-
-
-def _tiny_size(recipe: Recipe, aspect_ratio: str) -> tuple[int, int]:
-    # Keep the tier visible at toy scale: pro is 1/6 of 1080p class, standard 1/5 of 720p class.
-    divisor = 6 if recipe.tier == "pro" else 5
-    width, height = recipe.sizes[aspect_ratio]  # type: ignore[index]
-    return width // divisor // 2 * 2, height // divisor // 2 * 2
-
-
 class Ltx2Engine:
     """LTX-2 in two stages: a half-size render (full model with CFG, or the distilled LoRA), a 2x latent
     upsample, and a 3-step refinement with the distilled LoRA. One loaded transformer serves every tier.
@@ -87,16 +34,15 @@ class Ltx2Engine:
 
     family = "ltx2"
 
-    def __init__(self, pipe: Any, upsampler: Any, info: EngineInfo, *, tiny: bool, device: str,
-                 options: RuntimeOptions, max_sequence_length: int) -> None:
+    def __init__(self, pipe: Any, upsampler: Any, info: EngineInfo, *, scale: Scale, device: str,
+                 options: RuntimeOptions) -> None:
         from diffusers import FlowMatchEulerDiscreteScheduler, LTX2LatentUpsamplePipeline
 
         self.pipe = pipe
         self.info = info
-        self.tiny = tiny
+        self.scale = scale  # the weights source's: full size, or toy size for the tiny test weights
         self.device = device
         self.options = options
-        self.max_sequence_length = max_sequence_length
         self.upsample_pipe = LTX2LatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=upsampler)
         # The checkpoint's scheduler shifts its sigmas by resolution; the distilled schedules are used
         # exactly as trained, so passes that bring their own sigmas get a scheduler that leaves them be.
@@ -117,55 +63,31 @@ class Ltx2Engine:
         """Load once and keep warm. `weights`: auto, tiny, random-full, a hub id, or a local directory."""
         import torch
 
-        options = options or RuntimeOptions()
         device = ("cuda" if torch.cuda.is_available() else "cpu") if device == AUTO else device
-        if weights == AUTO:
-            weights = checkpoint if device.startswith("cuda") else TINY
-        tiny = weights == TINY
+        source = weights_source(weights, device=device, cache_dir=cache_dir, checkpoint=checkpoint)
+        return cls.from_source(source, device=device, options=options or RuntimeOptions(), checkpoint=checkpoint)
+
+    @classmethod
+    def from_source(cls, source: WeightsSource, *, device: str, options: RuntimeOptions,
+                    checkpoint: str) -> Ltx2Engine:
         dtype = options.torch_dtype(device)
-        pipe, upsampler = load_components(weights, cache_dir=cache_dir, dtype=dtype, device=device)
+        pipe, upsampler = source.load(dtype, device)
         applied = apply_runtime(pipe, options, device, dtype)
         upsampler.to(device)
         pipe.set_progress_bar_config(disable=True)
-        random_weights = weights in (TINY, RANDOM_FULL)
-        info = EngineInfo(cls.family, weights, random_weights, device, str(dtype).removeprefix("torch."),
+        info = EngineInfo(cls.family, source.name, source.random_weights, device, str(dtype).removeprefix("torch."),
                           settings=tuple(applied))
-        if random_weights:
+        if source.random_weights:
             log.warning(
                 "ENGINE USES RANDOM WEIGHTS (%s): videos are noise (shapes, durations, audio and timings are "
-                "real). Run with --weights %s on a CUDA machine for real videos.", weights, checkpoint,
+                "real). Run with --weights %s on a CUDA machine for real videos.", source.name, checkpoint,
             )
-        return cls(pipe, upsampler, info, tiny=tiny, device=device, options=options,
-                   max_sequence_length=256 if tiny else 1024)
+        return cls(pipe, upsampler, info, scale=source.scale, device=device, options=options)
 
     # --- planning ----------------------------------------------------------------------------
 
     def plan(self, spec: GenerationSpec, shot: ShotPlan | None = None) -> Plan:
-        recipe = spec.recipe
-        if self.tiny:
-            width, height = _tiny_size(recipe, spec.aspect_ratio)
-        else:
-            width, height = recipe.sizes[spec.aspect_ratio]  # type: ignore[index]
-        grid = LATENT_GRID * (UPSAMPLE if recipe.refine_steps else 1)
-        frames = spec.num_frames if shot is None else shot.frames
-        return Plan(
-            width=width,
-            height=height,
-            render_width=_round_up(width, grid),
-            render_height=_round_up(height, grid),
-            num_frames=frames,
-            # 8k+1 frames and at least one past the cut, so the audio runs on into the crossfade.
-            render_frames=_round_up(frames, TEMPORAL_GRID) + 1,
-            steps=self._stage1_steps(recipe),
-            refine_steps=recipe.refine_steps,
-            guidance_scale=guidance_for(spec.cfg_scale, recipe.guidance_scale),
-            audio_guidance_scale=guidance_for(spec.cfg_scale, recipe.audio_guidance_scale),
-        )
-
-    def _stage1_steps(self, recipe: Recipe) -> int:
-        if recipe.distilled:
-            return len(DISTILLED_SIGMA_VALUES)  # the schedule the distillation was trained on, tiny included
-        return max(2, recipe.num_inference_steps // 10) if self.tiny else recipe.num_inference_steps
+        return plan_for(spec, self.scale, shot)
 
     # --- generation --------------------------------------------------------------------------
 
@@ -244,7 +166,7 @@ class Ltx2Engine:
         with self.clock.section("text_encode"), text_encoder_on(self.pipe, self.device, self.options):
             embeds, mask, negative, negative_mask = self.pipe.encode_prompt(
                 prompt=prompt, negative_prompt=negative_prompt or "", do_classifier_free_guidance=guided,
-                max_sequence_length=self.max_sequence_length, device=self.device,
+                max_sequence_length=self.scale.max_sequence_length, device=self.device,
             )
         text = {"prompt_embeds": embeds, "prompt_attention_mask": mask}
         if guided:
@@ -297,7 +219,7 @@ class Ltx2Engine:
             num_frames=plan.render_frames,
             frame_rate=float(spec.recipe.fps),
             generator=generator,
-            max_sequence_length=self.max_sequence_length,
+            max_sequence_length=self.scale.max_sequence_length,
             output_type=output_type,
             callback_on_step_end=on_step,
         )

@@ -1,4 +1,4 @@
-"""Tiny random-weight LTX-2: the real architecture at toy widths, for machines with no GPU or weights.
+"""`--weights tiny`: LTX-2's real architecture at toy widths and random weights, for machines with no GPU.
 
 Every component is the class the real checkpoint uses (Gemma 3 text encoder, LTX-2 transformer,
 video and audio VAEs, vocoder, 2x latent upsampler) plus a LoRA in the distilled LoRA's place, built
@@ -14,17 +14,38 @@ from __future__ import annotations
 
 import os
 import shutil
-import string
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from reelserve.engines.ltx2_weights import LORA_WEIGHT_NAME, UPSAMPLER_SUBFOLDER
+from reelserve.engines.ltx2.layout import LORA_TARGETS, LORA_WEIGHT_NAME, UPSAMPLER_SUBFOLDER
+from reelserve.engines.ltx2.plan import Scale
+from reelserve.engines.ltx2.pretrained import from_pretrained
+from reelserve.engines.ltx2.tokenizer import build_tokenizer
+from reelserve.engines.ltx2.weights import WeightsSource
 
 # Bump when the architecture below changes, so stale caches are rebuilt rather than reused.
 TINY_VERSION = "2"
 TEXT_HIDDEN = 32
 TEXT_LAYERS = 2
+
+# Toy sizes keep the tier visible (pro is 1/6 of 1080p class, standard 1/5 of 720p class) and a tenth
+# of the full model's steps keep a request near a second on a CPU. The distilled recipe keeps its 8.
+TINY_SCALE = Scale(size_divisors={"pro": 6, "standard": 5}, step_divisor=10, min_steps=2, max_sequence_length=256)
+
+
+class TinySource(WeightsSource):
+    """Built once into the cache dir, then loaded like any checkpoint: through `from_pretrained`."""
+
+    name = "tiny"
+    random_weights = True
+    scale = TINY_SCALE
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = Path(cache_dir)
+
+    def load(self, dtype: Any, device: str) -> tuple[Any, Any]:
+        return from_pretrained(str(ensure_tiny_weights(self.cache_dir)), dtype)
 
 
 def tiny_weights_dir(cache_dir: Path) -> Path:
@@ -51,16 +72,6 @@ def ensure_tiny_weights(cache_dir: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def build_tokenizer():
-    from transformers import GemmaTokenizer
-
-    # Character-level: every printable character is its own token, so any prompt encodes losslessly
-    # (up to max_sequence_length) and different prompts give different embeddings.
-    specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]
-    chars = [c for c in string.printable if not c.isspace()] + ["▁"]
-    return GemmaTokenizer(vocab={t: i for i, t in enumerate(specials + chars)}, merges=[])
 
 
 def _build_text_encoder(vocab_size: int):
@@ -172,10 +183,6 @@ def _build_latent_upsampler():
     from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
 
     return LTX2LatentUpsamplerModel(in_channels=8, mid_channels=32, num_blocks_per_stage=1)  # GroupNorm(32)
-
-
-# The attention and feed-forward projections of every transformer block, audio included.
-LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2"]
 
 
 def _save_lora(pipe: Any, folder: Path) -> None:

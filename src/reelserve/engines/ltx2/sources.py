@@ -1,0 +1,25 @@
+"""`--weights` to a weights source: `auto`, `tiny`, `random-full`, a hub id, or a local directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reelserve.engines.ltx2.pretrained import PretrainedSource
+from reelserve.engines.ltx2.random_full import RandomFullSource
+from reelserve.engines.ltx2.tiny import TinySource
+from reelserve.engines.ltx2.weights import WeightsSource
+
+AUTO = "auto"
+TINY = "tiny"
+RANDOM_FULL = "random-full"
+
+
+def weights_source(weights: str, *, device: str, cache_dir: Path, checkpoint: str) -> WeightsSource:
+    """`auto` is the real checkpoint on CUDA and the tiny test weights elsewhere (a CPU cannot run 19B)."""
+    if weights == AUTO:
+        weights = checkpoint if device.startswith("cuda") else TINY
+    if weights == TINY:
+        return TinySource(cache_dir)
+    if weights == RANDOM_FULL:
+        return RandomFullSource()
+    return PretrainedSource(weights)
