@@ -96,6 +96,10 @@ class LeaseLostError(InvalidTransitionError):
     """This worker no longer holds the request's lease; its result is discarded."""
 
 
+class WorkerStateError(ReelserveError):
+    """The worker is not in a state that allows this (a programming error, not a request's fault)."""
+
+
 # --- generation errors: a request could not be turned into a video -----------------------------
 
 

@@ -63,7 +63,7 @@ def parts(settings):
 def make_worker(settings, store, storage, engine) -> Worker:
     worker = Worker(store, storage, lambda: engine, lease_seconds=30, poll_seconds=0.01,
                     scratch_dir=settings.data_dir / "tmp")
-    worker.engine = engine
+    worker.load()
     return worker
 
 

@@ -1,8 +1,12 @@
-"""Workers: claim -> run -> finish; leases, housekeeping and shutdown."""
+"""Workers: claim -> generate -> publish -> complete; leases, explicit states, housekeeping and shutdown."""
 
 from __future__ import annotations
 
 from reelserve.worker.janitor import Janitor
-from reelserve.worker.runner import ProgressReporter, Worker, new_worker_id, spec_for
+from reelserve.worker.lease import Lease, LeaseStatus
+from reelserve.worker.progress import ProgressReporter
+from reelserve.worker.runner import Worker, new_worker_id, spec_for
+from reelserve.worker.state import WorkerState
 
-__all__ = ["Janitor", "ProgressReporter", "Worker", "new_worker_id", "spec_for"]
+__all__ = ["Janitor", "Lease", "LeaseStatus", "ProgressReporter", "Worker", "WorkerState", "new_worker_id",
+           "spec_for"]

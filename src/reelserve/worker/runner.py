@@ -1,13 +1,13 @@
-"""The worker: load the engine once, then claim -> generate -> store the MP4 -> complete, forever.
+"""The worker: load the engine once, then claim -> generate -> publish -> complete, until stopped.
 
 Every claimed job ends `completed` or `failed` unless the process itself dies: engine errors become
 a failure with a code and a message a user understands, and anything unexpected becomes
 `internal_error` (logged with its traceback here, never shown to the client). If the process does
 die, its lease runs out and another worker's janitor puts the job back in the queue.
 
-While a job runs, the heartbeat thread renews its lease. If a renewal finds the lease gone (this
-process was frozen past it and the job went to another worker), or the worker is shutting down
-and handed the job back, the next progress callback raises and the engine stops early.
+Two threads share a worker: the loop (`run`) and the heartbeat. Their shared facts are the state
+(worker/state.py) and the lease in hand (worker/lease.py), both read and changed under `_changed`;
+the heartbeat renews the lease, and a lease found lost or handed back stops the engine at its next step.
 """
 
 from __future__ import annotations
@@ -28,16 +28,19 @@ from pydantic import ValidationError
 from reelserve.catalog import draw_seed, input_model_for, recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
 from reelserve.errors import GenerationError, LeaseLostError, StoredInputError, StoreBusyError, UnavailableError
-from reelserve.media import write_mp4
+from reelserve.media import Clip, write_mp4
 from reelserve.storage import MediaStorage, media_key
 from reelserve.store import Job, JobStore
 from reelserve.worker.janitor import Janitor
+from reelserve.worker.lease import Lease
+from reelserve.worker.progress import PROGRESS_INTERVAL_SECONDS, ProgressReporter
+from reelserve.worker.state import WorkerState, check_transition
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0  # at most; a short lease is renewed three times per lease
 STORE_RETRY_SECONDS = 1.0  # between attempts while the queue database or the media storage is unreachable
-PROGRESS_INTERVAL_SECONDS = 1.0
+INTERNAL_ERROR_MESSAGE = "An internal error stopped this request. It was not retried; submit it again."
 
 
 def new_worker_id() -> str:
@@ -62,25 +65,6 @@ def spec_for(job: Job) -> GenerationSpec:
     return GenerationSpec.from_request(recipe, request, draw_seed() if request.seed is None else request.seed)
 
 
-class ProgressReporter:
-    """Writes progress at most about once a second and never lets it go backwards."""
-
-    def __init__(self, write: Callable[[float], None], interval: float = PROGRESS_INTERVAL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._write = write
-        self._interval = interval
-        self._clock = clock
-        self._last_written = float("-inf")  # monotonic() starts near 0 at boot
-        self._last_value = -1.0
-
-    def __call__(self, percent: float) -> None:
-        now = self._clock()
-        if percent <= self._last_value or now - self._last_written < self._interval:
-            return
-        self._last_value, self._last_written = percent, now
-        self._write(percent)
-
-
 class Worker:
     def __init__(
         self,
@@ -99,6 +83,7 @@ class Worker:
         self.storage = storage
         self._load_engine = load_engine
         self.engine: Engine | None = None
+        self.engine_info: dict[str, Any] = {"state": "loading"}  # what heartbeats and metadata report
         self.lease_seconds = lease_seconds
         self.heartbeat_seconds = min(HEARTBEAT_SECONDS, lease_seconds / 3)
         self.poll_seconds = poll_seconds
@@ -106,77 +91,94 @@ class Worker:
         self.id = worker_id or new_worker_id()
         self.janitor = janitor
         self.progress_interval = progress_interval
-        self._engine_info: dict[str, Any] = {"state": "loading"}
-        self._beat_lock = threading.Lock()
-        # Held while renewing a lease and while writing a job's outcome: a renewal can then never
-        # race the completion that releases the lease and mistake it for a lost lease.
-        self._lease_lock = threading.Lock()
-        self._current: Job | None = None
-        self._idle = threading.Event()  # set whenever no job is claimed or running
-        self._idle.set()
-        self._lease_lost = threading.Event()  # set when the current job is no longer this worker's to finish
-        self._exited = threading.Event()  # run() has returned: nothing left to heartbeat for
-        self._wake = threading.Event()  # a job may be claimable (the store's push) or it is time to stop
+        self._changed = threading.Condition()  # guards _state and _lease; notified on every change of state
+        self._state = WorkerState.LOADING
+        self._lease: Lease | None = None
+        self._wake = threading.Event()  # a job may be claimable (the store's push), or it is time to stop
+        self._beat_lock = threading.Lock()  # a beat that read "loading" must not land after one saying "ready"
+
+    # --- state ---------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> WorkerState:
+        return self._state
+
+    def _enter(self, state: WorkerState) -> None:
+        """Move to `state`; the caller holds `_changed`. A move the state diagram lacks is a bug: it raises."""
+        check_transition(self._state, state)
+        self._state = state
+        self._changed.notify_all()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
+    def load(self) -> None:
+        """Load the engine (LOADING -> IDLE) and say so in the worker's heartbeat row."""
+        engine = self._load_engine()
+        with self._changed:
+            self.engine = engine
+            self.engine_info = {"state": "ready", **engine.info.describe()}
+            self._enter(WorkerState.IDLE)
+        self._beat()
+        log.info("worker %s ready: %s", self.id, self.engine_info)
+
     def run(self, stop: threading.Event) -> None:
-        """Load the engine, then process jobs until `stop` is set (the job in hand is finished first)."""
+        """Load the engine unless `load()` already did, then process jobs until `stop` is set (the job in
+        hand is finished first)."""
         heartbeat = threading.Thread(target=self._heartbeat, name="worker-heartbeat", daemon=True)
         heartbeat.start()
-        unsubscribe = lambda: None  # noqa: E731
+        unsubscribe: Callable[[], None] = lambda: None  # noqa: E731
         try:
-            self.engine = self._load_engine()
-            self._engine_info = {"state": "ready", **self.engine.info.describe()}
-            self._beat()
-            log.info("worker %s ready: %s", self.id, self._engine_info)
+            if self._state is WorkerState.LOADING:
+                self.load()
             unsubscribe = self.store.subscribe(self._wake.set)
-            while not stop.is_set():
-                if self.janitor is not None:
-                    self.janitor.run_due()
-                self._wake.clear()  # before claiming: a notification that lands during the claim is kept
-                try:
-                    found = self.run_once()
-                except UnavailableError as exc:
-                    # A database or storage restart must not kill the worker: wait, then claim again.
-                    log.warning("%s Retrying in %.0f s.", exc.message, STORE_RETRY_SECONDS)
-                    stop.wait(STORE_RETRY_SECONDS)
-                    continue
-                if not found:
-                    self._wake.wait(self.poll_seconds)
+            while not stop.is_set() and self._state is not WorkerState.STOPPED:
+                self._claim_next(stop)
         finally:
             unsubscribe()
+            with self._changed:
+                if self._state is not WorkerState.STOPPED:
+                    self._enter(WorkerState.STOPPED)
             # The heartbeat outlives `stop`: a job finishing in the grace period keeps its lease renewed.
-            self._exited.set()
             heartbeat.join(timeout=self.heartbeat_seconds)
+
+    def _claim_next(self, stop: threading.Event) -> None:
+        """One turn of the loop: housekeeping, then a job, or a wait for one."""
+        if self.janitor is not None:
+            self.janitor.run_due()
+        self._wake.clear()  # before claiming: a notification that lands during the claim is kept
+        try:
+            found = self.run_once()
+        except UnavailableError as exc:
+            # A database or storage restart must not kill the worker: wait, then claim again.
+            log.warning("%s Retrying in %.0f s.", exc.message, STORE_RETRY_SECONDS)
+            stop.wait(STORE_RETRY_SECONDS)
+            return
+        if not found:
+            self._wake.wait(self.poll_seconds)
 
     def wake(self) -> None:
         """Cut an idle wait short: call after setting `stop`, or when a job may be waiting."""
         self._wake.set()
 
     def drain(self, grace_seconds: float) -> bool:
-        """Call once `stop` is set: wait up to `grace_seconds` for the current job to finish.
+        """Call once `stop` is set: claim nothing more, and give the job in hand `grace_seconds` to finish.
 
         If it does not, hand it back to the queue at once (another worker takes it without waiting
-        for the lease to expire) and tell the engine to stop. True if the worker went idle in time.
+        for the lease to expire) and the engine stops at its next step. True if no job was left.
         """
-        if self._idle.wait(grace_seconds):
-            return True
-        job = self._current
-        try:
-            if job is not None and self.store.release(job.id, self.id):
-                log.warning("job %s: not finished within the %.1f s shutdown grace period; back in the queue",
-                            job.id, grace_seconds)
-        except StoreBusyError:
-            log.warning("job %s: could not hand it back (database unavailable); it returns to the queue when its "
-                        "lease expires", job.id)
-        self._lease_lost.set()
+        with self._changed:
+            if self._state is WorkerState.IDLE:
+                self._enter(WorkerState.STOPPED)
+            elif self._state is WorkerState.RUNNING:
+                self._enter(WorkerState.DRAINING)
+            if self._changed.wait_for(lambda: self._state is not WorkerState.DRAINING, grace_seconds):
+                return True
+            lease = self._lease
+        if lease is not None:
+            lease.hand_back()
         return False
 
-    def _beat(self) -> None:
-        # Read and write under one lock, so a beat that read "loading" can't land after "ready".
-        with self._beat_lock:
-            self.store.heartbeat_worker(self.id, self._engine_info)
+    # --- the heartbeat thread ------------------------------------------------------------------
 
     def _heartbeat(self) -> None:
         while True:
@@ -187,124 +189,105 @@ class Worker:
                     log.warning("worker heartbeat missed: the queue database is unavailable")
                 except Exception:
                     log.exception("worker heartbeat failed")
-            if self._exited.wait(self.heartbeat_seconds):
-                return
+            with self._changed:
+                if self._changed.wait_for(lambda: self._state is WorkerState.STOPPED, self.heartbeat_seconds):
+                    return
+
+    def _beat(self) -> None:
+        with self._beat_lock:
+            self.store.heartbeat_worker(self.id, self.engine_info)
 
     def _renew_lease(self) -> None:
-        with self._lease_lock:
-            job = self._current
-            if job is not None and not self._lease_lost.is_set() and not self.store.renew_lease(
-                    job.id, self.id, self.lease_seconds):
-                log.warning("job %s: lease lost (this worker was stalled past it); stopping its generation", job.id)
-                self._lease_lost.set()
+        with self._changed:
+            lease = self._lease
+        if lease is not None:
+            lease.renew()
 
-    def _write_outcome(self, write: Callable[[], None], what: str) -> None:
-        """Complete or fail the current job (retried like any write); once written, the heartbeat
-        leaves its lease alone."""
-
-        def once() -> None:
-            with self._lease_lock:
-                try:
-                    write()
-                except UnavailableError:
-                    raise  # not written: still this worker's job, and its lease is still renewed
-                except BaseException:
-                    self._current = None
-                    raise
-                self._current = None
-
-        self._retrying(once, what)
-
-    def _retrying(self, action: Callable[[], None], what: str) -> None:
-        """Run `action`, retrying while the database or storage is unavailable, for up to one lease
-        period; after that the lease has lapsed anyway and the reaper gives the job another attempt."""
-        deadline = time.monotonic() + self.lease_seconds
-        while True:
-            try:
-                return action()
-            except UnavailableError as exc:
-                if time.monotonic() + STORE_RETRY_SECONDS > deadline:
-                    raise
-                log.warning("%s Retrying %s in %.0f s.", exc.message, what, STORE_RETRY_SECONDS)
-            time.sleep(STORE_RETRY_SECONDS)
+    # --- one job ---------------------------------------------------------------------------------
 
     def run_once(self) -> bool:
-        """Claim and process one job; False when the queue was empty."""
-        self._idle.clear()  # before claiming, so drain() never misses a job claimed as shutdown begins
+        """Claim and process one job; False when the queue was empty or the worker is stopping."""
+        with self._changed:
+            if self._state is WorkerState.STOPPED:
+                return False
+            self._enter(WorkerState.RUNNING)  # before claiming: drain() waits for whatever the claim returns
         try:
             job = self.store.claim(self.id, self.lease_seconds)
             if job is None:
                 return False
-            self._current = job
-            self._lease_lost.clear()
-            self.process(job)
+            lease = Lease(self.store, job.id, self.id, self.lease_seconds)
+            with self._changed:
+                self._lease = lease
+            self.process(job, lease)
             return True
         finally:
-            self._current = None
-            self._idle.set()
+            with self._changed:
+                self._lease = None
+                self._enter(WorkerState.IDLE if self._state is WorkerState.RUNNING else WorkerState.STOPPED)
 
-    # --- one job -----------------------------------------------------------------------------
-
-    def process(self, job: Job) -> None:
-        metadata: dict[str, Any] = {"engine": self._engine_info}
+    def process(self, job: Job, lease: Lease) -> None:
+        """generate -> publish -> complete; every way it can end is decided here."""
+        metadata: dict[str, Any] = {"engine": self.engine_info}
         try:
             spec = spec_for(job)
-            metadata["seed"] = spec.seed
-            self._render(job, spec)
+            metadata = {"seed": spec.seed, **metadata}
+            started = time.perf_counter()
+            clip = self._generate(job, spec, lease)
+            key, timings = self._publish(job, clip)
+            timings["total_seconds"] = round(time.perf_counter() - started, 4)
+            self._complete(job, lease, key, _result_metadata(spec, clip, self.engine_info, timings))
         except LeaseLostError:
             log.warning("job %s: no longer this worker's; its result, if any, was discarded", job.id)
         except UnavailableError:
             raise  # not the job's fault: its lease lapses and the reaper gives it another attempt
         except GenerationError as exc:
             log.info("job %s failed: %s", job.id, exc.message)
-            self._fail(job, exc.code, exc.message, metadata)
+            self._fail(job, lease, exc.code, exc.message, metadata)
         except Exception:
             log.exception("job %s: unexpected error", job.id)
-            message = "An internal error stopped this request. It was not retried; submit it again."
-            self._fail(job, "internal_error", message, metadata)
+            self._fail(job, lease, "internal_error", INTERNAL_ERROR_MESSAGE, metadata)
 
-    def _render(self, job: Job, spec: GenerationSpec) -> None:
-        assert self.engine is not None, "run() loads the engine before processing"
-        report = ProgressReporter(lambda p: self._write_progress(job, p), self.progress_interval)
+    def _generate(self, job: Job, spec: GenerationSpec, lease: Lease) -> Clip:
+        """Run the engine, writing its progress; a lost or handed-back lease stops it at the next step."""
+        assert self.engine is not None, "load() comes before any job"
+        report = ProgressReporter(lambda percent: self._write_progress(job, percent), self.progress_interval)
 
         def on_progress(percent: float) -> None:
-            self._still_mine()
+            lease.check()
             report(percent)
 
-        started = time.perf_counter()
         clip = self.engine.generate(spec, on_progress=on_progress)
-        self._still_mine()
+        lease.check()
+        return clip
+
+    def _publish(self, job: Job, clip: Clip) -> tuple[str, dict[str, float]]:
+        """Encode the MP4 and upload it under this attempt's own key; (key, encode and store seconds)."""
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.scratch_dir) as scratch:
-            encode_started = time.perf_counter()
+            began = time.perf_counter()
             path = write_mp4(clip, Path(scratch) / "video.mp4")
-            store_started = time.perf_counter()
+            encoded = time.perf_counter()
             key = media_key(job.id, attempt=f"{job.attempts}-{secrets.token_hex(4)}")
             self._retrying(lambda: self.storage.put(key, path), "the upload")
             stored = time.perf_counter()
-        metadata = {
-            "width": clip.width,
-            "height": clip.height,
-            "fps": clip.fps,
-            "duration_seconds": clip.duration_seconds,
-            "has_audio": clip.audio is not None,
-            "seed": spec.seed,
-            "engine": self._engine_info,
-            "shots": _shots_metadata(spec),
-            "timings": {
-                **{k: round(v, 4) for k, v in clip.timings.items()},
-                "encode_seconds": round(store_started - encode_started, 4),
-                "store_seconds": round(stored - store_started, 4),
-                "total_seconds": round(stored - started, 4),
-            },
-        }
-        # Fenced on the lease: if another worker took this job over, this raises and nothing is published.
+        return key, {"encode_seconds": round(encoded - began, 4), "store_seconds": round(stored - encoded, 4)}
+
+    def _complete(self, job: Job, lease: Lease, key: str, metadata: dict[str, Any]) -> None:
+        """Publish: the fenced completion. If another worker took the job over, it raises and this upload goes."""
         try:
-            self._write_outcome(lambda: self.store.complete(job.id, self.id, key, metadata), "the completion")
-            log.info("job %s completed in %.1f s (attempt %d)", job.id, stored - started, job.attempts)
+            self._retrying(lambda: lease.settle(lambda: self.store.complete(job.id, self.id, key, metadata)),
+                           "the completion")
         except LeaseLostError:
             self._discard_upload(job.id, key)
             raise
+        log.info("job %s completed in %.1f s (attempt %d)", job.id, metadata["timings"]["total_seconds"], job.attempts)
+
+    def _fail(self, job: Job, lease: Lease, code: str, message: str, metadata: dict[str, Any]) -> None:
+        try:
+            self._retrying(lambda: lease.settle(lambda: self.store.fail(job.id, self.id, code, message, metadata)),
+                           "the failure")
+        except LeaseLostError:
+            log.warning("job %s: lease lost before its failure could be recorded", job.id)
 
     def _write_progress(self, job: Job, percent: float) -> None:
         try:
@@ -322,16 +305,34 @@ class Worker:
         if published is None or published.output_key != key:
             self.storage.delete(key)  # never referenced; the winner's upload is under its own key
 
-    def _still_mine(self) -> None:
-        """Raise from inside the engine's step callback once the job is no longer this worker's to finish."""
-        if self._lease_lost.is_set():
-            raise LeaseLostError()
+    def _retrying(self, action: Callable[[], None], what: str) -> None:
+        """Run `action`, retrying while the database or storage is unavailable, for up to one lease
+        period; after that the lease has lapsed anyway and the reaper gives the job another attempt."""
+        deadline = time.monotonic() + self.lease_seconds
+        while True:
+            try:
+                return action()
+            except UnavailableError as exc:
+                if time.monotonic() + STORE_RETRY_SECONDS > deadline:
+                    raise
+                log.warning("%s Retrying %s in %.0f s.", exc.message, what, STORE_RETRY_SECONDS)
+            time.sleep(STORE_RETRY_SECONDS)
 
-    def _fail(self, job: Job, code: str, message: str, metadata: dict[str, Any]) -> None:
-        try:
-            self._write_outcome(lambda: self.store.fail(job.id, self.id, code, message, metadata), "the failure")
-        except LeaseLostError:
-            log.warning("job %s: lease lost before its failure could be recorded", job.id)
+
+def _result_metadata(spec: GenerationSpec, clip: Clip, engine_info: dict[str, Any],
+                     publish_timings: dict[str, float]) -> dict[str, Any]:
+    """What `metadata` in the result says was produced (docs/http-api.md)."""
+    return {
+        "width": clip.width,
+        "height": clip.height,
+        "fps": clip.fps,
+        "duration_seconds": clip.duration_seconds,
+        "has_audio": clip.audio is not None,
+        "seed": spec.seed,
+        "engine": engine_info,
+        "shots": _shots_metadata(spec),
+        "timings": {**{name: round(value, 4) for name, value in clip.timings.items()}, **publish_timings},
+    }
 
 
 def _shots_metadata(spec: GenerationSpec) -> list[dict[str, Any]]:
