@@ -97,7 +97,7 @@ def _sqlite_store(size: int) -> Iterator[tuple[JobStore, str]]:
         store = SqliteJobStore(Path(folder) / "bench.db")
         store.migrate()
         owner = store.create_key("bench")[0].id
-        with store._write() as conn:
+        with store._transaction() as conn:
             now = datetime.now(UTC).timestamp() - 86400
             rows = ((f"hist-{i}", owner, MODEL, '{"prompt": "x"}', now, now, now, f"hist-{i}/video.mp4")
                     for i in range(size))

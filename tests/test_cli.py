@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
+from reelserve.cli.compose import store_for
 from reelserve.cli import app
 from reelserve.settings import Settings
-from reelserve.store import open_store
 
 runner = CliRunner()
 
@@ -17,7 +17,7 @@ def test_keys_create_list_revoke(tmp_path) -> None:
     assert created.exit_code == 0, created.output
     plaintext = created.stdout.strip().splitlines()[-1]  # the key is the last line of stdout
     assert plaintext.startswith("rs_")
-    store = open_store(Settings(data_dir=data))
+    store = store_for(Settings(data_dir=data))
     key = store.authenticate(plaintext)
     assert key is not None and key.name == "ci"
 
@@ -34,7 +34,7 @@ def test_keys_commands_use_the_postgres_queue_when_a_database_url_is_set(tmp_pat
     env = {"REELSERVE_DATABASE_URL": pg_url}
     created = runner.invoke(app, ["keys", "create", "--name", "shared", "--data-dir", str(tmp_path)], env=env)
     assert created.exit_code == 0, created.output
-    store = open_store(Settings(data_dir=tmp_path, database_url=pg_url))
+    store = store_for(Settings(data_dir=tmp_path, database_url=pg_url))
     assert store.authenticate(created.stdout.strip().splitlines()[-1]).name == "shared"
     assert not (tmp_path / "reelserve.db").exists(), "nothing went to SQLite"
     store.close()

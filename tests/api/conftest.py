@@ -5,10 +5,10 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
+from reelserve.cli.compose import api_config, storage_for, store_for
 from reelserve.api import create_app
 from reelserve.settings import Settings
-from reelserve.storage import open_storage
-from reelserve.store import JobStore, open_store
+from reelserve.store import JobStore
 
 PRO = "kling/kling-3.0/pro/text-to-video"
 STANDARD = "kling/kling-3.0/standard/text-to-video"
@@ -29,7 +29,7 @@ class Api:
 
 @pytest.fixture
 def api(settings: Settings) -> Api:
-    store = open_store(settings)
+    store = store_for(settings)
     key, plaintext = store.create_key("test")
-    client = TestClient(create_app(settings, store, open_storage(settings)), raise_server_exceptions=False)
+    client = TestClient(create_app(api_config(settings), store, storage_for(settings)), raise_server_exceptions=False)
     return Api(client, store, settings, key.id, {"Authorization": f"Bearer {plaintext}"})

@@ -13,11 +13,10 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
+from reelserve.cli.compose import api_config, storage_for, store_for
 from reelserve.api import create_app
 from reelserve.api.body import IDEMPOTENCY_KEY
 from reelserve.settings import Settings
-from reelserve.storage import open_storage
-from reelserve.store import open_store
 
 EXAMPLES = 60
 
@@ -46,9 +45,9 @@ def fuzz(operation, auth: dict[str, str], calls: dict[str, int]) -> None:
 
 def test_every_operation_conforms_to_the_openapi_document(tmp_path) -> None:
     config = Settings(data_dir=tmp_path, signing_secret="fuzz", max_active_per_key=0, submits_per_minute=0)
-    store = open_store(config)
+    store = store_for(config)
     _, plaintext = store.create_key("fuzz")
-    app = create_app(config, store, open_storage(config))
+    app = create_app(api_config(config), store, storage_for(config))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
     auth = {"Authorization": f"Bearer {plaintext}"}
     calls: dict[str, int] = {}

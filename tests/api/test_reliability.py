@@ -7,10 +7,9 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from reelserve.cli.compose import api_config, storage_for, store_for
 from reelserve.api import create_app
 from reelserve.errors import StoreBusyError
-from reelserve.storage import open_storage
-from reelserve.store import open_store
 from reelserve.worker import Janitor
 from tests.api.conftest import PRO, STANDARD, Api
 from tests.api.test_errors import ENDPOINTS, assert_error
@@ -18,9 +17,9 @@ from tests.api.test_errors import ENDPOINTS, assert_error
 
 def api_with(settings, **overrides) -> Api:
     settings = settings.model_copy(update=overrides)
-    store = open_store(settings)
+    store = store_for(settings)
     key, plaintext = store.create_key("test")
-    client = TestClient(create_app(settings, store, open_storage(settings)), raise_server_exceptions=False)
+    client = TestClient(create_app(api_config(settings), store, storage_for(settings)), raise_server_exceptions=False)
     return Api(client, store, settings, key.id, {"Authorization": f"Bearer {plaintext}"})
 
 

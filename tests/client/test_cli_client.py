@@ -8,9 +8,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from reelserve import cli_client
 from reelserve.cli import app
-from reelserve.client import Client, RetryPolicy
+from reelserve.cli.client import ClientOptions
+from reelserve.client import RetryPolicy
 from tests.client.test_client import (
     BASE, CANCEL, MODEL, RESULT, RID, STATUS, SUBMIT, SUBMITTED, Server, result, status,
 )
@@ -19,23 +19,23 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def server(monkeypatch) -> Server:
-    server = Server()
-    monkeypatch.setattr(cli_client, "_client", lambda base_url, api_key: Client(
-        base_url or BASE, api_key or "rs_key", transport=httpx.MockTransport(server),
-        retry=RetryPolicy(base_delay=0)))
-    return server
+def server() -> Server:
+    return Server()
 
 
-def invoke(*args: str):
-    return runner.invoke(app, list(args))
+@pytest.fixture
+def invoke(server):
+    """Runs `reelserve ...` with the commands' Client talking to `server` (the transport is injected)."""
+    options = ClientOptions(transport=httpx.MockTransport(server), retry=RetryPolicy(base_delay=0))
+    env = {"REELSERVE_BASE_URL": BASE, "REELSERVE_API_KEY": "rs_key"}
+    return lambda *args: runner.invoke(app, list(args), obj=options, env=env)
 
 
 def sent_body(server: Server) -> dict:
     return json.loads(next(r for r in server.seen if r.method == "POST").content)
 
 
-def test_run_shows_progress_and_saves_the_video(server, tmp_path) -> None:
+def test_run_shows_progress_and_saves_the_video(server, invoke, tmp_path) -> None:
     server.on("POST", SUBMIT, SUBMITTED).on(
         "GET", STATUS, status("in_queue", queue_position=1), status("in_progress", progress=50), status("completed"),
     ).on("GET", RESULT, result()).on("GET", f"/media/{RID}/video.mp4", (200, b"MP4"))
@@ -50,7 +50,7 @@ def test_run_shows_progress_and_saves_the_video(server, tmp_path) -> None:
     assert "in queue, position 1" in ran.stderr and "in progress, 50%" in ran.stderr
 
 
-def test_shots_become_multi_prompt_with_their_total_duration(server) -> None:
+def test_shots_become_multi_prompt_with_their_total_duration(server, invoke) -> None:
     server.on("POST", SUBMIT, SUBMITTED)
     ran = invoke("submit", MODEL, "--prompt", "a harbor", "--shot", "boats: at dawn:3", "--shot", "gulls:4")
     assert ran.exit_code == 0 and ran.stdout.strip() == RID
@@ -58,7 +58,7 @@ def test_shots_become_multi_prompt_with_their_total_duration(server) -> None:
         {"prompt": "boats: at dawn", "duration": 3}, {"prompt": "gulls", "duration": 4}]}
 
 
-def test_input_file_is_sent_as_is(server, tmp_path) -> None:
+def test_input_file_is_sent_as_is(server, invoke, tmp_path) -> None:
     server.on("POST", SUBMIT, SUBMITTED)
     body = {"prompt": "x", "future_field": [1, 2]}
     (tmp_path / "in.json").write_text(json.dumps(body))
@@ -72,7 +72,7 @@ def test_input_file_is_sent_as_is(server, tmp_path) -> None:
     ([], "--prompt is required"),
     (["--input", "missing.json"], "missing.json"),
 ])
-def test_usage_errors_exit_2(server, args, message) -> None:
+def test_usage_errors_exit_2(server, invoke, args, message) -> None:
     ran = invoke("submit", MODEL, *args)
     assert ran.exit_code == 2 and message in ran.stderr and not server.seen
 
@@ -84,39 +84,39 @@ def test_usage_errors_exit_2(server, args, message) -> None:
     ((404, {"error_code": 400001, "error_message": "unknown model"}), 4, "unknown model"),
     ((500, {"error_code": 500001, "error_message": "internal"}), 1, "internal"),
 ])
-def test_errors_exit_with_their_documented_code(server, answer, code, message) -> None:
+def test_errors_exit_with_their_documented_code(server, invoke, answer, code, message) -> None:
     server.on("POST", SUBMIT, answer)
     ran = invoke("run", MODEL, "--prompt", "x")
     assert ran.exit_code == code and message in ran.stderr
 
 
-def test_a_failed_request_exits_5_with_the_servers_reason(server) -> None:
+def test_a_failed_request_exits_5_with_the_servers_reason(server, invoke) -> None:
     server.on("POST", SUBMIT, SUBMITTED).on("GET", STATUS, status("failed", error={"code": "out_of_memory",
                                                                                   "message": "too big"}))
     ran = invoke("run", MODEL, "--prompt", "x", "--poll-interval", "0")
     assert ran.exit_code == 5 and "out_of_memory" in ran.stderr and "too big" in ran.stderr
 
 
-def test_a_timeout_exits_6_and_prints_the_id_to_resume_with(server) -> None:
+def test_a_timeout_exits_6_and_prints_the_id_to_resume_with(server, invoke) -> None:
     server.on("POST", SUBMIT, SUBMITTED).on("GET", STATUS, status("in_progress", progress=5))
     ran = invoke("run", MODEL, "--prompt", "x", "--timeout", "0.05", "--poll-interval", "0.01")
     assert ran.exit_code == 6 and RID in ran.stderr and server.calls(CANCEL) == 0
 
 
-def test_ctrl_c_cancels_a_queued_request(server) -> None:
+def test_ctrl_c_cancels_a_queued_request(server, invoke) -> None:
     server.on("POST", SUBMIT, SUBMITTED).on("GET", STATUS, KeyboardInterrupt(), status("in_queue", queue_position=3))
     server.on("POST", CANCEL, {"request_id": RID, "status": "cancelled", "outcome": "cancelled"})
     ran = invoke("run", MODEL, "--prompt", "x")
     assert ran.exit_code == 130 and "now cancelled" in ran.stderr and server.calls(CANCEL) == 1
 
 
-def test_ctrl_c_detaches_from_a_running_request(server) -> None:
+def test_ctrl_c_detaches_from_a_running_request(server, invoke) -> None:
     server.on("POST", SUBMIT, SUBMITTED).on("GET", STATUS, KeyboardInterrupt(), status("in_progress", progress=30))
     ran = invoke("run", MODEL, "--prompt", "x")
     assert ran.exit_code == 130 and f"reelserve status {RID}" in ran.stderr and server.calls(CANCEL) == 0
 
 
-def test_status_result_and_cancel(server, tmp_path) -> None:
+def test_status_result_and_cancel(server, invoke, tmp_path) -> None:
     server.on("GET", STATUS, status("in_queue", queue_position=2))
     assert invoke("status", RID).stdout.strip() == f"{RID}: in queue, position 2"
     assert json.loads(invoke("status", RID, "--json").stdout) == {"request_id": RID, "status": "in_queue",
@@ -132,7 +132,7 @@ def test_status_result_and_cancel(server, tmp_path) -> None:
     assert invoke("cancel", RID).stdout.strip() == f"{RID}: cancelled"
 
 
-def test_unknown_request_id_exits_4(server) -> None:
+def test_unknown_request_id_exits_4(server, invoke) -> None:
     server.on("GET", "/v1/requests/nope/status", (404, {"error_code": 404001, "error_message": "request not found"}))
     ran = invoke("status", "nope")
     assert ran.exit_code == 4 and "request not found" in ran.stderr

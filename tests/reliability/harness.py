@@ -35,11 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from reelserve.cli.compose import storage_for
 from reelserve.engines.base import EngineInfo, GenerationSpec, ProgressCallback
 from reelserve.media import Clip
 from reelserve.errors import LeaseLostError
 from reelserve.settings import Settings
-from reelserve.storage import open_storage
 from reelserve.store import JobStore, SqliteJobStore
 from reelserve.store.postgres import PostgresJobStore
 from reelserve.worker import Janitor, Worker
@@ -131,7 +131,7 @@ def build_worker(data_dir: Path, lease: float) -> Worker:
                        else RecordingSqlite(settings.database_path))
     store.events = events
     store.migrate()
-    storage = open_storage(settings)
+    storage = storage_for(settings)
     janitor = Janitor(store, storage, retention_seconds=7 * 86400, reap_every=lease / 2)
     return Worker(store, storage, lambda: ScriptedEngine(events), lease_seconds=lease, poll_seconds=0.05,
                   scratch_dir=data_dir / "tmp", janitor=janitor, progress_interval=0.2)

@@ -8,9 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reelserve.cli.compose import storage_for
 from reelserve.errors import ConfigurationError
 from reelserve.settings import Settings
-from reelserve.storage import media_key, open_storage
+from reelserve.storage import media_key
 from reelserve.storage.s3 import S3MediaStorage, parse_storage_url
 from tests.conftest import S3_CREDENTIALS
 
@@ -21,7 +22,7 @@ MIB = 1024 * 1024
 def storage(tmp_path: Path, s3_endpoint: str, s3_url: str) -> S3MediaStorage:
     settings = Settings(data_dir=tmp_path, storage_url=s3_url, s3_endpoint_url=s3_endpoint, s3_part_size_mib=5,
                         **S3_CREDENTIALS)
-    opened = open_storage(settings)
+    opened = storage_for(settings)
     assert isinstance(opened, S3MediaStorage)
     return opened
 
@@ -100,7 +101,7 @@ def test_a_missing_bucket_fails_at_startup_naming_the_setting(tmp_path, s3_endpo
     settings = Settings(data_dir=tmp_path, storage_url="s3://no-such-bucket/x", s3_endpoint_url=s3_endpoint,
                         **S3_CREDENTIALS)
     with pytest.raises(ConfigurationError) as caught:
-        open_storage(settings)
+        storage_for(settings)
     assert "REELSERVE_STORAGE_URL" in caught.value.message and "no-such-bucket" in caught.value.message
 
 

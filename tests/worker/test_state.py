@@ -7,11 +7,11 @@ import threading
 import numpy as np
 import pytest
 
+from reelserve.cli.compose import storage_for, store_for
 from reelserve.engines.base import EngineInfo
 from reelserve.errors import LeaseLostError, StoreUnavailableError, WorkerStateError
 from reelserve.media import Clip
-from reelserve.storage import open_storage
-from reelserve.store import Status, open_store
+from reelserve.store import Status
 from reelserve.worker import Lease, LeaseStatus, Worker, WorkerState
 from reelserve.worker.state import TRANSITIONS, check_transition
 from tests.jobs import submit
@@ -36,7 +36,7 @@ class RecordingEngine:
 
 @pytest.fixture
 def parts(settings):
-    store, storage = open_store(settings), open_storage(settings)
+    store, storage = store_for(settings), storage_for(settings)
     return store, storage, store.create_key("k")[0].id
 
 

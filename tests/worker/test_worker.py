@@ -10,12 +10,12 @@ import httpx
 import numpy as np
 import pytest
 
+from reelserve.cli.compose import storage_for, store_for
 from reelserve.engines.base import EngineInfo
 from reelserve.media import Clip
 from reelserve.errors import EngineInputError
 from tests.mp4probe import probe_mp4
-from reelserve.storage import open_storage
-from reelserve.store import Status, open_store
+from reelserve.store import Status
 from reelserve.worker import Janitor, ProgressReporter, Worker
 from tests.polling import wait_for
 from tests.jobs import submit
@@ -55,7 +55,7 @@ class SleepingEngine:
 
 @pytest.fixture
 def parts(settings):
-    store, storage = open_store(settings), open_storage(settings)
+    store, storage = store_for(settings), storage_for(settings)
     key, _ = store.create_key("k")
     return store, storage, key.id
 
@@ -281,7 +281,7 @@ def test_a_request_finishing_in_the_grace_period_keeps_its_lease(settings, parts
 def test_an_idle_worker_on_postgres_starts_a_new_request_without_waiting_to_poll(settings, pg_url) -> None:
     """poll_seconds is 60: only NOTIFY can make the pickup fast."""
     settings = settings.model_copy(update={"database_url": pg_url})
-    store, storage = open_store(settings), open_storage(settings)
+    store, storage = store_for(settings), storage_for(settings)
     owner, _ = store.create_key("k")
     engine = SleepingEngine(seconds=0.05)
     worker = Worker(store, storage, lambda: engine, lease_seconds=30, poll_seconds=60,
@@ -308,17 +308,16 @@ def test_an_idle_worker_on_postgres_starts_a_new_request_without_waiting_to_poll
 def test_on_postgres_and_s3_a_worker_publishes_a_presigned_video_and_the_janitor_purges_it(
         settings, pg_url, s3_endpoint, s3_url, tiny_engine, tmp_path) -> None:
     """The scale-out storage pair end to end: real store, real bucket, real engine, real purge."""
-    from reelserve.api.wire import result_body
     from tests.conftest import S3_CREDENTIALS
 
     settings = settings.model_copy(update={"database_url": pg_url, "storage_url": s3_url,
                                            "s3_endpoint_url": s3_endpoint, **S3_CREDENTIALS})
-    store, storage = open_store(settings), open_storage(settings)
+    store, storage = store_for(settings), storage_for(settings)
     owner, _ = store.create_key("k")
     job = submit(store, owner.id, STANDARD, BODY)
     assert make_worker(settings, store, storage, tiny_engine).run_once() is True
     done = store.get(job.id)
-    url = result_body(done, storage)["output"]["video"]
+    url = storage.url_for(done.output_key)  # what the result's output.video links to
     assert url.startswith(f"{s3_endpoint}/") and "X-Amz-Signature=" in url
     (tmp_path / "got.mp4").write_bytes(httpx.get(url).raise_for_status().content)
     info = probe_mp4(tmp_path / "got.mp4")
@@ -346,7 +345,7 @@ def test_a_worker_rides_out_a_database_outage_mid_request_and_while_idle(setting
     store._pool.timeout = 2  # how long a call waits for a connection before giving up (5 s in production)
     owner, _ = direct.create_key("k")
     engine = SleepingEngine(seconds=1.0)
-    worker = Worker(store, open_storage(settings), lambda: engine, lease_seconds=4, poll_seconds=0.05,
+    worker = Worker(store, storage_for(settings), lambda: engine, lease_seconds=4, poll_seconds=0.05,
                     scratch_dir=settings.data_dir / "tmp", progress_interval=0.0)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
@@ -393,7 +392,7 @@ def test_a_completion_whose_reply_was_lost_keeps_its_video(settings, tiny_engine
 
     store = LostReply(settings.database_path)
     store.migrate()
-    storage = open_storage(settings)
+    storage = storage_for(settings)
     job = submit(store, store.create_key("k")[0].id, STANDARD, BODY)
     worker = make_worker(settings, store, storage, tiny_engine)
     assert worker.run_once() is True

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from reelserve.api.app import create_app
+from reelserve.api.deps import ApiConfig
 
-__all__ = ["create_app"]
+__all__ = ["ApiConfig", "create_app"]

@@ -7,13 +7,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from reelserve.api.deps import Services
+from reelserve.api.deps import ApiConfig, Services
 from reelserve.api.errors import install_error_handlers
 from reelserve.api.limits import BodyLimitMiddleware
 from reelserve.api.routes import health, media, models, requests
 from reelserve.catalog import RECIPES, input_model_for
-from reelserve.settings import Settings
-from reelserve.storage import MediaStorage
+from reelserve.storage import LocalMediaStorage, MediaStorage
 from reelserve.store import JobStore
 
 DESCRIPTION = (
@@ -22,13 +21,15 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings, store: JobStore, storage: MediaStorage) -> FastAPI:
+def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> FastAPI:
     app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
-    app.state.services = Services(settings=settings, store=store, storage=storage)
-    for module in (models, requests, media, health):
+    app.state.services = Services(config=config, store=store, storage=storage)
+    for module in (models, requests, health):
         app.include_router(module.router)
+    if isinstance(storage, LocalMediaStorage):  # other storages hand out links that do not point here
+        app.include_router(media.router_for(storage))
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

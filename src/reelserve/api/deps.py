@@ -1,4 +1,4 @@
-"""Typed accessors for what handlers need; no globals."""
+"""What handlers need, as typed accessors (no globals): the parts and the API's plain-valued config."""
 
 from __future__ import annotations
 
@@ -8,21 +8,26 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from reelserve.errors import AuthenticationError
-from reelserve.settings import Settings
 from reelserve.storage import MediaStorage
 from reelserve.store import ApiKey, JobStore, SubmitLimits
+from reelserve.store.base import NO_LIMITS
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """What the HTTP layer needs to know, as plain values (the CLI builds it from the settings)."""
+
+    base_url: str  # every URL the API returns starts with it
+    max_body_bytes: int = 1024 * 1024
+    retention_seconds: int = 7 * 24 * 3600  # named in the "expired" message
+    submit_limits: SubmitLimits = NO_LIMITS
 
 
 @dataclass(frozen=True)
 class Services:
-    settings: Settings
+    config: ApiConfig
     store: JobStore
     storage: MediaStorage
-
-    @property
-    def submit_limits(self) -> SubmitLimits:
-        return SubmitLimits(max_active=self.settings.max_active_per_key or None,
-                            per_minute=self.settings.submits_per_minute or None)
 
 
 def services(request: Request) -> Services:

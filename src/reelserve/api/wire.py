@@ -1,4 +1,7 @@
-"""Response bodies on the wire: their pydantic models (for OpenAPI) and the builders that fill them."""
+"""Response bodies on the wire: their pydantic models (for OpenAPI) and the builders that fill them.
+
+Pure formatting: the handlers look up what a body needs (a queue position, a signed link) and pass it in.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from reelserve.storage import MediaStorage
-from reelserve.store import Job, JobStore, Status
+from reelserve.store import Job, Status
 
 StatusValue = Literal["in_queue", "in_progress", "completed", "failed", "cancelled"]
 
@@ -75,7 +77,8 @@ def submit_body(base_url: str, job: Job) -> dict[str, Any]:
     return {"request_id": job.id, **request_urls(base_url, job.id)}
 
 
-def status_body(base_url: str, job: Job, store: JobStore) -> dict[str, Any]:
+def status_body(base_url: str, job: Job, queue_position: int | None) -> dict[str, Any]:
+    """`queue_position` is read only for a queued job (None otherwise)."""
     urls = request_urls(base_url, job.id)
     body: dict[str, Any] = {
         "request_id": job.id,
@@ -84,16 +87,17 @@ def status_body(base_url: str, job: Job, store: JobStore) -> dict[str, Any]:
         "result_url": urls["result_url"],
     }
     if job.status is Status.IN_QUEUE:
-        body["queue_position"] = store.queue_position(job)
+        body["queue_position"] = queue_position
     elif job.status is Status.IN_PROGRESS:
         body["progress"] = round(job.progress or 0.0, 1)
     return body
 
 
-def result_body(job: Job, storage: MediaStorage) -> dict[str, Any]:
+def result_body(job: Job, video_url: str | None) -> dict[str, Any]:
+    """`video_url` is the signed link to a completed job's video (None otherwise)."""
     body: dict[str, Any] = {"request_id": job.id, "model_id": job.model_id, "status": job.status.value}
-    if job.status is Status.COMPLETED and job.output_key:
-        body["output"] = {"video": storage.url_for(job.output_key)}
+    if job.status is Status.COMPLETED and video_url:
+        body["output"] = {"video": video_url}
     if job.status is Status.FAILED:
         body["error"] = {"code": job.error_code, "message": job.error_message}
     if job.metadata and job.status.is_terminal:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from reelserve.catalog import LTX2_CHECKPOINT
 from reelserve.engines.base import Engine, EngineInfo, GenerationSpec, ProgressCallback
-from reelserve.settings import Settings
+from reelserve.engines.runtime import RuntimeOptions
 
-__all__ = ["Engine", "EngineInfo", "GenerationSpec", "ProgressCallback", "load_engine"]
+__all__ = ["Engine", "EngineInfo", "GenerationSpec", "ProgressCallback", "RuntimeOptions", "load_engine"]
 
 
-def load_engine(settings: Settings) -> Engine:
-    """The engine the settings name (today every recipe runs LTX-2), loaded and warm."""
+def load_engine(weights: str, *, device: str, cache_dir: Path, options: RuntimeOptions) -> Engine:
+    """The engine for `weights` (auto, tiny, random-full, a hub id, a folder), loaded and warm.
+    Every recipe runs LTX-2 today; a second family would be chosen here."""
     # torch and diffusers load here, in a process that generates: the API and `keys` never pay for them.
     from reelserve.engines.ltx2 import Ltx2Engine
-    from reelserve.engines.runtime import RuntimeOptions
 
-    options = RuntimeOptions(
-        dtype=settings.dtype, attention_backend=settings.attention_backend, compile=settings.compile,
-        vae_tiling=settings.vae_tiling, offload_text_encoder=settings.offload_text_encoder, fp8=settings.fp8,
-    )
-    return Ltx2Engine.load(
-        settings.weights, device=settings.device, cache_dir=settings.cache_dir, checkpoint=LTX2_CHECKPOINT,
-        options=options,
-    )
+    return Ltx2Engine.load(weights, device=device, cache_dir=cache_dir, checkpoint=LTX2_CHECKPOINT, options=options)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reelserve.settings import Settings
+from pathlib import Path
+
 from reelserve.store.base import JobStore, Reaped, SubmitLimits
 from reelserve.store.job import TERMINAL, ApiKey, Job, Status, WorkerInfo
 from reelserve.store.sqlite import SqliteJobStore
@@ -11,13 +12,13 @@ __all__ = ["TERMINAL", "ApiKey", "Job", "JobStore", "Reaped", "SqliteJobStore", 
            "open_store"]
 
 
-def open_store(settings: Settings) -> JobStore:
-    """The store the settings name (PostgreSQL when `database_url` is set, else SQLite), migrated and ready."""
-    if settings.database_url:
+def open_store(database_url: str | None, *, sqlite_path: Path, pool_size: int = 10) -> JobStore:
+    """PostgreSQL when `database_url` is set, else SQLite at `sqlite_path`; migrated and ready."""
+    if database_url:
         from reelserve.store.postgres import PostgresJobStore  # psycopg is only imported when asked for
 
-        store: JobStore = PostgresJobStore(settings.database_url, pool_size=settings.database_pool_size)
+        store: JobStore = PostgresJobStore(database_url, pool_size=pool_size)
     else:
-        store = SqliteJobStore(settings.database_path)
+        store = SqliteJobStore(sqlite_path)
     store.migrate()
     return store

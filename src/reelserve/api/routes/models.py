@@ -70,10 +70,10 @@ def _add_submit_route(recipe: Recipe) -> None:
         body = validate_input(model, parse_json_object(await request.body()))
         job, replayed = await run_in_threadpool(
             svc.store.submit_request, key.id, recipe.model_id, body.model_dump(mode="json"),
-            idempotency_key=idempotency_key, limits=svc.submit_limits)
+            idempotency_key=idempotency_key, limits=svc.config.submit_limits)
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
-        return submit_body(svc.settings.base_url, job)
+        return submit_body(svc.config.base_url, job)
 
     router.add_api_route(
         f"/v1/models/{recipe.model_id}",

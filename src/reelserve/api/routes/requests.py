@@ -10,7 +10,7 @@ from reelserve.api.deps import KeyDep, ServicesDep
 from reelserve.api.wire import (CancelResponse, ErrorResponse, ResultResponse, StatusResponse, cancel_body,
                                 result_body, status_body)
 from reelserve.errors import RequestExpiredError, RequestNotFoundError
-from reelserve.store import Job
+from reelserve.store import Job, Status
 from reelserve.ids import is_request_id
 
 router = APIRouter(prefix="/v1/requests/{request_id}", responses={401: {"model": ErrorResponse},
@@ -23,7 +23,7 @@ def _found(job: Job | None, svc: ServicesDep, key: KeyDep, request_id: str) -> J
         return job
     # Only the owner learns that an id expired; to anyone else it is as unknown as any other.
     if is_request_id(request_id) and svc.store.was_expired(request_id, key.id):
-        kept = _period(svc.settings.retention_seconds)
+        kept = _period(svc.config.retention_seconds)
         raise RequestExpiredError(f"Request {request_id} expired: finished requests and their videos are deleted "
                                   f"after {kept}. Submit it again to generate it anew.")
     raise RequestNotFoundError()
@@ -45,13 +45,17 @@ def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
 @router.get("/status", response_model=StatusResponse, response_model_exclude_none=True,
             summary="Current state of a request")
 def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
-    return status_body(svc.settings.base_url, _owned_job(svc, key, request_id), svc.store)
+    job = _owned_job(svc, key, request_id)
+    position = svc.store.queue_position(job) if job.status is Status.IN_QUEUE else None
+    return status_body(svc.config.base_url, job, position)
 
 
 @router.get("/result", response_model=ResultResponse, response_model_exclude_unset=True,
             summary="Outputs and metadata; the current state while unfinished")
 def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
-    return result_body(_owned_job(svc, key, request_id), svc.storage)
+    job = _owned_job(svc, key, request_id)
+    video_url = svc.storage.url_for(job.output_key) if job.status is Status.COMPLETED and job.output_key else None
+    return result_body(job, video_url)
 
 
 @router.post("/cancel", response_model=CancelResponse, summary="Cancel a queued request")

@@ -1,4 +1,4 @@
-"""Client commands on the `reelserve` entry point: run, submit, status, result, cancel.
+"""Client commands on the `reelserve` entry point: run, submit, status, result, cancel, over the SDK.
 
 They work against reelserve or any RunComfy-compatible server (`--base-url`, REELSERVE_BASE_URL).
 Exit codes (docs/client.md): 0 ok, 1 server or network error, 2 usage, 3 authentication,
@@ -9,18 +9,22 @@ running one is left running and its id printed).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import httpx
 import typer
 
 from reelserve.client import (
     AuthenticationError, Client, InProgress, NotFoundError, PayloadTooLargeError, Queued, ReelserveClientError,
-    RequestCancelledError, RequestFailedError, RequestTimeoutError, Result, Status, ValidationError,
+    RequestCancelledError, RequestFailedError, RequestTimeoutError, Result, RetryPolicy, Status, ValidationError,
 )
 
 EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_REJECTED, EXIT_FAILED, EXIT_TIMEOUT, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 6, 130
@@ -31,17 +35,42 @@ Json = Annotated[bool, typer.Option("--json", help="Machine-readable output on s
 RequestId = Annotated[str, typer.Argument(help="A request id, as `submit` printed it.")]
 
 
-def _client(base_url: str | None, api_key: str | None) -> Client:
-    return Client(base_url, api_key)
+@dataclass(frozen=True)
+class ClientOptions:
+    """What every command's `Client` gets beyond its URL and key. The `reelserve` app passes none; a caller
+    that runs the app itself (a test, an embedding program) may pass one as click's context object."""
+
+    transport: httpx.BaseTransport | None = None
+    retry: RetryPolicy | None = None
+
+
+def _client(ctx: typer.Context, base_url: str | None, api_key: str | None) -> Client:
+    options = ctx.obj if isinstance(ctx.obj, ClientOptions) else ClientOptions()
+    return Client(base_url, api_key, transport=options.transport, retry=options.retry)
 
 
 # --- building the input ------------------------------------------------------------------------
 
+ModelId = Annotated[str, typer.Argument(help="e.g. kling/kling-3.0/standard/text-to-video")]
+InputFile = Annotated[Path | None, typer.Option("--input", help="A JSON file sent as the body, as is.")]
+Prompt = Annotated[str | None, typer.Option("--prompt", "-p", help="What to generate.")]
+Duration = Annotated[int | None, typer.Option("--duration", help="Seconds, 3-15 (default 5).")]
+Aspect = Annotated[str | None, typer.Option("--aspect-ratio", help="16:9, 9:16 or 1:1.")]
+Cfg = Annotated[float | None, typer.Option("--cfg-scale", help="0-1; 0.5 is the model's tuned default.")]
+Negative = Annotated[str | None, typer.Option("--negative-prompt", help="What to avoid.")]
+Sound = Annotated[bool | None, typer.Option("--sound/--no-sound", help="Generate audio (default: on).",
+                                            show_default=False)]
+Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same video.")]
+ShotType = Annotated[str | None, typer.Option("--shot-type", help="intelligent or customize.")]
+Shots = Annotated[list[str] | None, typer.Option("--shot", help="\"PROMPT:SECONDS\"; repeat for each shot.")]
 
-def build_input(*, input_file: Path | None, prompt: str | None, duration: int | None, aspect_ratio: str | None,
-                cfg_scale: float | None, negative_prompt: str | None, sound: bool | None, seed: int | None,
-                shot_type: str | None, shots: list[str]) -> dict[str, Any]:
-    """The request body: a file sent as is, or the flags given (unset flags take the server's defaults)."""
+
+def request_body(prompt: Prompt = None, duration: Duration = None, aspect_ratio: Aspect = None, cfg_scale: Cfg = None,
+                 negative_prompt: Negative = None, sound: Sound = None, seed: Seed = None, shot_type: ShotType = None,
+                 shot: Shots = None, input_file: InputFile = None) -> dict[str, Any]:
+    """The request body from the options `run` and `submit` share (`takes_a_request_body`): a file sent as
+    is, or the flags given (unset flags take the server's defaults)."""
+    shots = shot or []
     flags = {"prompt": prompt, "duration": duration, "aspect_ratio": aspect_ratio, "cfg_scale": cfg_scale,
              "negative_prompt": negative_prompt, "sound": sound, "seed": seed, "shot_type": shot_type}
     given = {k: v for k, v in flags.items() if v is not None}
@@ -160,24 +189,27 @@ class Display:
 
 # --- commands ----------------------------------------------------------------------------------
 
-InputFile = Annotated[Path | None, typer.Option("--input", help="A JSON file sent as the body, as is.")]
-Prompt = Annotated[str | None, typer.Option("--prompt", "-p", help="What to generate.")]
-Duration = Annotated[int | None, typer.Option("--duration", help="Seconds, 3-15 (default 5).")]
-Aspect = Annotated[str | None, typer.Option("--aspect-ratio", help="16:9, 9:16 or 1:1.")]
-Cfg = Annotated[float | None, typer.Option("--cfg-scale", help="0-1; 0.5 is the model's tuned default.")]
-Negative = Annotated[str | None, typer.Option("--negative-prompt", help="What to avoid.")]
-Sound = Annotated[bool | None, typer.Option("--sound/--no-sound", help="Generate audio (default: on).",
-                                            show_default=False)]
-Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same video.")]
-ShotType = Annotated[str | None, typer.Option("--shot-type", help="intelligent or customize.")]
-Shots = Annotated[list[str] | None, typer.Option("--shot", help="\"PROMPT:SECONDS\"; repeat for each shot.")]
+def takes_a_request_body(command: Callable[..., None]) -> Callable[..., None]:
+    """Put the options of `request_body` where `command` has its `body` parameter, and call it with the
+    body they build. Typer reads the combined signature, so the options, their help and their order
+    are defined once for every command that submits."""
+    body_params = list(inspect.signature(request_body, eval_str=True).parameters.values())
+    params = [q for p in inspect.signature(command, eval_str=True).parameters.values()
+              for q in (body_params if p.name == "body" else [p])]
+
+    @functools.wraps(command)
+    def with_body(**options: Any) -> None:
+        body = request_body(**{p.name: options.pop(p.name) for p in body_params})
+        command(body=body, **options)
+
+    with_body.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    with_body.__annotations__ = {p.name: p.annotation for p in params}
+    return with_body
 
 
+@takes_a_request_body
 def run(
-    model_id: Annotated[str, typer.Argument(help="e.g. kling/kling-3.0/standard/text-to-video")],
-    prompt: Prompt = None, duration: Duration = None, aspect_ratio: Aspect = None, cfg_scale: Cfg = None,
-    negative_prompt: Negative = None, sound: Sound = None, seed: Seed = None, shot_type: ShotType = None,
-    shot: Shots = None, input_file: InputFile = None,
+    ctx: typer.Context, model_id: ModelId, body: dict[str, Any],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Save the MP4 here.")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", help="Give up waiting after this many seconds.")] = None,
     poll_interval: Annotated[float, typer.Option("--poll-interval", help="Seconds between status checks.")] = 1.0,
@@ -185,10 +217,7 @@ def run(
 ) -> None:
     """Submit, show queue position then progress, and save the video. Ctrl-C cancels a queued request or
     leaves a running one running (its id is printed)."""
-    body = build_input(input_file=input_file, prompt=prompt, duration=duration, aspect_ratio=aspect_ratio,
-                       cfg_scale=cfg_scale, negative_prompt=negative_prompt, sound=sound, seed=seed,
-                       shot_type=shot_type, shots=shot or [])
-    with exit_codes(), _client(base_url, api_key) as client:
+    with exit_codes(), _client(ctx, base_url, api_key) as client:
         handle = client.submit(model_id, body)
         typer.echo(f"request {handle.request_id} submitted", err=True)
         try:
@@ -210,25 +239,19 @@ def _interrupted(handle: Any) -> NoReturn:
                             f"follow it with `reelserve status {handle.request_id}`")
 
 
-def submit(
-    model_id: Annotated[str, typer.Argument(help="e.g. kling/kling-3.0/standard/text-to-video")],
-    prompt: Prompt = None, duration: Duration = None, aspect_ratio: Aspect = None, cfg_scale: Cfg = None,
-    negative_prompt: Negative = None, sound: Sound = None, seed: Seed = None, shot_type: ShotType = None,
-    shot: Shots = None, input_file: InputFile = None,
-    base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False,
-) -> None:
+@takes_a_request_body
+def submit(ctx: typer.Context, model_id: ModelId, body: dict[str, Any], base_url: BaseUrl = None,
+           api_key: ApiKey = None, as_json: Json = False) -> None:
     """Queue a request and print its id."""
-    body = build_input(input_file=input_file, prompt=prompt, duration=duration, aspect_ratio=aspect_ratio,
-                       cfg_scale=cfg_scale, negative_prompt=negative_prompt, sound=sound, seed=seed,
-                       shot_type=shot_type, shots=shot or [])
-    with exit_codes(), _client(base_url, api_key) as client:
+    with exit_codes(), _client(ctx, base_url, api_key) as client:
         handle = client.submit(model_id, body)
         _emit(as_json, {"request_id": handle.request_id}, handle.request_id)
 
 
-def status(request_id: RequestId, base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False) -> None:
+def status(ctx: typer.Context, request_id: RequestId, base_url: BaseUrl = None, api_key: ApiKey = None,
+           as_json: Json = False) -> None:
     """Print a request's status: queue position while queued, progress while running."""
-    with exit_codes(), _client(base_url, api_key) as client:
+    with exit_codes(), _client(ctx, base_url, api_key) as client:
         current = client.handle(request_id).status()
         data = {"request_id": current.request_id, "status": current.state}
         if isinstance(current, Queued):
@@ -239,12 +262,12 @@ def status(request_id: RequestId, base_url: BaseUrl = None, api_key: ApiKey = No
 
 
 def result(
-    request_id: RequestId,
+    ctx: typer.Context, request_id: RequestId,
     download: Annotated[Path | None, typer.Option("--download", help="Save the MP4 here.")] = None,
     base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False,
 ) -> None:
     """Print a request's result (the video URL once completed); --download saves the MP4."""
-    with exit_codes(), _client(base_url, api_key) as client:
+    with exit_codes(), _client(ctx, base_url, api_key) as client:
         handle = client.handle(request_id)
         found = handle.result()
         if found.status == "failed" and found.error is not None:
@@ -255,9 +278,10 @@ def result(
         _emit(as_json, result_json(found), text + (f" (saved {download})" if download else ""))
 
 
-def cancel(request_id: RequestId, base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False) -> None:
+def cancel(ctx: typer.Context, request_id: RequestId, base_url: BaseUrl = None, api_key: ApiKey = None,
+           as_json: Json = False) -> None:
     """Cancel a queued request. A running or finished one can't be cancelled (exit 5 says so)."""
-    with exit_codes(), _client(base_url, api_key) as client:
+    with exit_codes(), _client(ctx, base_url, api_key) as client:
         cancelled = client.handle(request_id).cancel()
         _emit(as_json, {"request_id": request_id, "cancelled": cancelled},
               f"{request_id}: {'cancelled' if cancelled else 'not cancellable: it is running or finished'}")

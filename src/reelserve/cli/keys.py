@@ -1,0 +1,32 @@
+"""`reelserve keys create|list|revoke`: API keys, stored only as hashes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reelserve.cli.compose import settings_from, store_for
+from reelserve.cli.options import DataDir
+
+
+def create(name: Annotated[str, typer.Option(help="A label for the key.")], data_dir: DataDir = None) -> None:
+    """Create a key; it is printed once, as the last line of stdout, and stored only as a hash."""
+    key, plaintext = store_for(settings_from(data_dir=data_dir)).create_key(name)
+    typer.echo(f"created key {key.id} ({key.name}); it is shown only once:", err=True)
+    typer.echo(plaintext)
+
+
+def list_keys(data_dir: DataDir = None) -> None:
+    """List keys (id, name, prefix, created, revoked); never the keys themselves."""
+    for key in store_for(settings_from(data_dir=data_dir)).list_keys():
+        revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "active"
+        typer.echo(f"{key.id}\t{key.name}\t{key.prefix}…\t{key.created_at.isoformat(timespec='seconds')}\t{revoked}")
+
+
+def revoke(key_id: Annotated[str, typer.Argument(help="The key id from `keys list`.")], data_dir: DataDir = None) -> None:
+    """Revoke a key: its requests stay, but it can no longer authenticate."""
+    if not store_for(settings_from(data_dir=data_dir)).revoke_key(key_id):
+        typer.echo(f"no active key with id {key_id!r}; see `reelserve keys list`", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")

@@ -1,0 +1,111 @@
+"""`reelserve serve`, `reelserve worker` and `reelserve pull`: the processes that run the service."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reelserve.cli.compose import api_config, build_worker, settings_from, storage_for, store_for
+from reelserve.cli.options import DataDir, Weights
+from reelserve.store import JobStore
+
+log = logging.getLogger("reelserve")
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "diffusers", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (env REELSERVE_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env REELSERVE_PORT).")] = None,
+    data_dir: DataDir = None,
+    weights: Weights = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `reelserve worker` elsewhere.")] = False,
+) -> None:
+    """Run the API, with a worker in the same process unless --no-worker."""
+    import uvicorn
+
+    from reelserve.api import create_app
+
+    setup_logging()
+    settings = settings_from(host=host, port=port, data_dir=data_dir, weights=weights,
+                             run_worker=False if no_worker else None)
+    store = store_for(settings)
+    _ensure_first_key(store, settings.data_dir)
+    app = create_app(api_config(settings), store, storage_for(settings))
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info"))
+    worker = None
+    if settings.run_worker:
+        from reelserve.worker.shutdown import WorkerThread
+
+        # A server whose worker cannot load its engine would queue requests forever: stop it loudly.
+        worker = WorkerThread(build_worker(settings), on_failure=lambda: setattr(server, "should_exit", True)).start()
+    log.info("serving on %s (data dir %s)", settings.base_url, settings.data_dir.resolve())
+    # uvicorn handles SIGTERM/SIGINT while it runs, then restores these handlers and raises the
+    # signal again; with the default handlers that would kill the process before the worker drains.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+    server.run()  # returns after SIGTERM/SIGINT, once in-flight HTTP requests are answered
+    if worker is not None and worker.failed.is_set():
+        raise typer.Exit(1)
+    if worker is not None:
+        worker.shutdown(settings.shutdown_grace_seconds)
+
+
+def _ensure_first_key(store: JobStore, data_dir: Path) -> None:
+    created = store.create_first_key("default")  # atomic: replicas starting together make one key
+    if created is None:
+        return
+    _, plaintext = created
+    if sys.stdout.isatty():
+        typer.echo("No API key existed, so one was created. It is shown only this once; keep it:")
+        typer.echo(f"  export REELSERVE_API_KEY={plaintext}")
+        return
+    # Not a terminal: stdout is probably a log file or collector, and keys never go into logs.
+    path = data_dir / "first-api-key"
+    path.touch(mode=0o600)
+    path.write_text(plaintext + "\n")
+    typer.echo(f"No API key existed, so one was created and written to {path} (mode 0600); use it with:")
+    typer.echo(f"  export REELSERVE_API_KEY=$(cat {path})")
+
+
+def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
+    """Run a worker process: claim queued requests from the shared store and generate them.
+
+    SIGTERM or SIGINT stops claiming; the current request gets the shutdown grace period to finish,
+    then goes back to the queue for another worker, and the process exits 0.
+    """
+    from reelserve.worker.shutdown import run_until_signalled
+
+    setup_logging()
+    settings = settings_from(data_dir=data_dir, weights=weights)
+    if not run_until_signalled(build_worker(settings), settings.shutdown_grace_seconds):
+        raise typer.Exit(1)
+
+
+def pull(
+    model_id: Annotated[str | None, typer.Argument(help="A model id; all served model ids when omitted.")] = None,
+) -> None:
+    """Download the checkpoints the recipes need (resumable, with progress), so serving starts warm."""
+    from reelserve.catalog import RECIPES
+    from reelserve.engines.ltx2.pull import pull_checkpoint
+    from reelserve.errors import WeightsUnavailableError
+
+    if model_id is not None and model_id not in RECIPES:
+        typer.echo(f"unknown model id {model_id!r}; served: {', '.join(RECIPES)}", err=True)
+        raise typer.Exit(2)
+    recipes = [RECIPES[model_id]] if model_id else list(RECIPES.values())
+    for checkpoint in dict.fromkeys(r.checkpoint for r in recipes):
+        try:
+            typer.echo(f"{checkpoint}: {pull_checkpoint(checkpoint)}")
+        except WeightsUnavailableError as exc:
+            typer.echo(exc.message, err=True)
+            raise typer.Exit(1) from exc
