@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reelserve.store import Job, JobStore, SqliteJobStore, Status
+from reelserve.store import Job, JobStore, SqliteJobStore
 from tests.jobs import submit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ class Fleet:
 
     def submit(self, prompts: list[str]) -> list[str]:
         return [submit(self.store, self.owner, "kling/kling-3.0/standard/text-to-video",
-                                  {"prompt": prompt, "duration": 3, "seed": i}).id for i, prompt in enumerate(prompts)]
+                       {"prompt": prompt, "duration": 3, "seed": i}).id for i, prompt in enumerate(prompts)]
 
     def jobs(self, ids: list[str]) -> dict[str, Job]:
         return {job_id: self.store.get(job_id) for job_id in ids}

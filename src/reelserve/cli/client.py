@@ -189,6 +189,7 @@ class Display:
 
 # --- commands ----------------------------------------------------------------------------------
 
+
 def takes_a_request_body(command: Callable[..., None]) -> Callable[..., None]:
     """Put the options of `request_body` where `command` has its `body` parameter, and call it with the
     body they build. Typer reads the combined signature, so the options, their help and their order

@@ -26,6 +26,7 @@ class Status(str, enum.Enum):
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 
+
 @dataclass(frozen=True)
 class Job:
     id: str

@@ -25,6 +25,8 @@ from reelserve.media import Clip
 from reelserve.media.join import crossfade_samples, join_shots
 
 log = logging.getLogger(__name__)
+
+
 class Ltx2Engine:
     """LTX-2 in two stages: a half-size render (full model with CFG, or the distilled LoRA), a 2x latent
     upsample, and a 3-step refinement with the distilled LoRA. One loaded transformer serves every tier.
@@ -70,6 +72,8 @@ class Ltx2Engine:
     @classmethod
     def from_source(cls, source: WeightsSource, *, device: str, options: RuntimeOptions,
                     checkpoint: str) -> Ltx2Engine:
+        """Load `source`'s components onto `device` with the runtime options applied; `checkpoint` is what
+        the random-weights warning tells the operator to run instead."""
         dtype = options.torch_dtype(device)
         pipe, upsampler = source.load(dtype, device)
         applied = apply_runtime(pipe, options, device, dtype)
