@@ -1,6 +1,8 @@
 """The one `Settings` object. The only module that reads the environment.
 
-Entry points (the CLI) build a `Settings` once and pass it down; nothing else calls `os.environ`.
+The CLI builds a `Settings` once, and cli/compose.py builds every part from it, handing each layer
+plain values; nothing else calls `os.environ`, and no layer below the CLI imports this module
+(an import contract in pyproject.toml says so).
 Every field can be set as `REELSERVE_<FIELD>` (e.g. `REELSERVE_WEIGHTS=tiny`) or by a CLI flag.
 """
 
