@@ -85,8 +85,8 @@ def test_multi_prompt_items_are_the_shots_with_the_prompt_as_context() -> None:
 def test_a_request_gets_its_tiers_shot_type_and_the_spec_plans_with_it(recipe, count) -> None:
     """The typed request is the one reader of the body: a standard request that names no shot_type is
     split intelligently, a pro one is not (its only shot type is customize)."""
-    request = input_model_for(recipe).model_validate({"prompt": STANDARD_SEED_PROMPT, "duration": "5"})
-    spec = GenerationSpec.from_request(recipe, request, seed=3)
+    request = input_model_for(recipe).model_validate({"prompt": STANDARD_SEED_PROMPT, "duration": "5", "seed": 3})
+    spec = GenerationSpec.from_request(recipe, request)
     assert (spec.shot_type, spec.duration_seconds, spec.seed) == (recipe.default_shot_type, 5, 3)
     assert len(spec.shot_plans) == count and sum(s.frames for s in spec.shot_plans) == 120
 
@@ -94,6 +94,6 @@ def test_a_request_gets_its_tiers_shot_type_and_the_spec_plans_with_it(recipe, c
 def test_multi_prompt_reaches_the_spec_as_typed_shots() -> None:
     body = {"prompt": "A harbor at dawn", "duration": 7,
             "multi_prompt": [{"prompt": "boats", "duration": 3}, {"prompt": "gulls", "duration": "4"}]}
-    spec = GenerationSpec.from_request(STANDARD, input_model_for(STANDARD).model_validate(body), seed=0)
+    spec = GenerationSpec.from_request(STANDARD, input_model_for(STANDARD).model_validate(body))
     assert spec.multi_prompt == (("boats", 3), ("gulls", 4))
     assert [(s.text, s.frames) for s in spec.shot_plans] == [("boats", 72), ("gulls", 96)]

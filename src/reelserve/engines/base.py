@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reelserve.catalog import Recipe, TextToVideoInput
+from reelserve.catalog import Recipe, TextToVideoInput, draw_seed
 from reelserve.engines.shots import ShotPlan, plan_shots
 from reelserve.media.clip import Clip
 
@@ -29,8 +29,9 @@ class GenerationSpec:
     multi_prompt: tuple[tuple[str, int], ...] = ()  # (prompt, seconds) per shot
 
     @classmethod
-    def from_request(cls, recipe: Recipe, request: TextToVideoInput, seed: int) -> GenerationSpec:
-        """The spec for a request validated by its model's input schema; `seed` is the request's or a drawn one."""
+    def from_request(cls, recipe: Recipe, request: TextToVideoInput) -> GenerationSpec:
+        """The spec for a request validated by its model's input schema: every field of the request, in
+        the engine's terms. A request that named no seed gets one drawn here, and the spec reports it."""
         return cls(
             recipe=recipe,
             prompt=request.prompt,
@@ -39,7 +40,7 @@ class GenerationSpec:
             aspect_ratio=request.aspect_ratio,
             cfg_scale=request.cfg_scale,
             sound=request.sound,
-            seed=seed,
+            seed=draw_seed() if request.seed is None else request.seed,
             shot_type=request.shot_type,
             multi_prompt=tuple((shot.prompt, shot.duration) for shot in request.multi_prompt),
         )

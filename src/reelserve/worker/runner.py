@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from reelserve.catalog import draw_seed, input_model_for, recipe_for
+from reelserve.catalog import input_model_for, recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
 from reelserve.errors import GenerationError, LeaseLostError, StoredInputError, StoreBusyError, UnavailableError
 from reelserve.media import Clip, write_mp4
@@ -51,7 +51,7 @@ def spec_for(job: Job) -> GenerationSpec:
     """The job's stored input, validated again by its model's input schema, in the engine's terms.
 
     The API stored what that same schema produced, so this fails only for a job queued by another
-    version of reelserve whose schema has since changed. A request without a seed gets one drawn here.
+    version of reelserve whose schema has since changed.
     """
     recipe = recipe_for(job.model_id)
     if recipe is None:  # the API only queues known model ids; a removed catalog entry lands here
@@ -62,7 +62,7 @@ def spec_for(job: Job) -> GenerationSpec:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
         raise StoredInputError(f"This request's input no longer passes the {job.model_id} schema ({problems}); "
                                "submit it again.") from exc
-    return GenerationSpec.from_request(recipe, request, draw_seed() if request.seed is None else request.seed)
+    return GenerationSpec.from_request(recipe, request)
 
 
 class Worker:
