@@ -10,7 +10,6 @@ from fastapi import Depends, Request
 from reelserve.errors import AuthenticationError
 from reelserve.storage import MediaStorage
 from reelserve.store import ApiKey, JobStore, SubmitLimits
-from reelserve.store.base import NO_LIMITS
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ class ApiConfig:
     base_url: str  # every URL the API returns starts with it
     max_body_bytes: int = 1024 * 1024
     retention_seconds: int = 7 * 24 * 3600  # named in the "expired" message
-    submit_limits: SubmitLimits = NO_LIMITS
+    submit_limits: SubmitLimits = SubmitLimits()  # none
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def status_body(base_url: str, job: Job, queue_position: int | None) -> dict[str
 def result_body(job: Job, video_url: str | None) -> dict[str, Any]:
     """`video_url` is the signed link to a completed job's video (None otherwise)."""
     body: dict[str, Any] = {"request_id": job.id, "model_id": job.model_id, "status": job.status.value}
-    if job.status is Status.COMPLETED and video_url:
+    if video_url is not None:
         body["output"] = {"video": video_url}
     if job.status is Status.FAILED:
         body["error"] = {"code": job.error_code, "message": job.error_message}

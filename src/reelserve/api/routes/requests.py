@@ -10,8 +10,8 @@ from reelserve.api.deps import KeyDep, ServicesDep
 from reelserve.api.wire import (CancelResponse, ErrorResponse, ResultResponse, StatusResponse, cancel_body,
                                 result_body, status_body)
 from reelserve.errors import RequestExpiredError, RequestNotFoundError
-from reelserve.store import Job, Status
 from reelserve.ids import is_request_id
+from reelserve.store import Job, Status
 
 router = APIRouter(prefix="/v1/requests/{request_id}", responses={401: {"model": ErrorResponse},
                                                                    404: {"model": ErrorResponse},
