@@ -1,12 +1,12 @@
-"""The composition root: Settings in, the parts out, each built from plain values.
+"""The composition root's builders: Settings in, the parts out, each built from plain values.
 
-The only place that reads a `Settings` (besides settings.py, which makes it) and the only place
-that chooses between backends: PostgreSQL or SQLite, S3 or the data dir. Every layer below takes
-plain arguments, so it can be built and tested without a Settings.
+The only place that chooses between backends (PostgreSQL or SQLite, S3 or the data dir). No layer
+below the CLI sees a `Settings`: each takes plain arguments, so it can be built and tested without one.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +55,8 @@ def engine_loader(settings: Settings) -> Callable[[], Engine]:
         dtype=settings.dtype, attention_backend=settings.attention_backend, compile=settings.compile,
         vae_tiling=settings.vae_tiling, offload_text_encoder=settings.offload_text_encoder, fp8=settings.fp8,
     )
-    return lambda: load_engine(settings.weights, device=settings.device, cache_dir=settings.cache_dir,
-                               options=options)
+    return functools.partial(load_engine, settings.weights, device=settings.device, cache_dir=settings.cache_dir,
+                             options=options)
 
 
 def api_config(settings: Settings) -> ApiConfig:
