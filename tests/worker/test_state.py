@@ -7,7 +7,6 @@ import threading
 import numpy as np
 import pytest
 
-from reelserve.cli.compose import storage_for, store_for
 from reelserve.engines.base import EngineInfo
 from reelserve.errors import LeaseLostError, StoreUnavailableError, WorkerStateError
 from reelserve.media import Clip
@@ -32,12 +31,6 @@ class RecordingEngine:
     def generate(self, spec, on_progress=None):
         self.seen.append(self.worker.state)
         return Clip(frames=np.zeros((2, 64, 64, 3), dtype=np.uint8), fps=24, audio=None, sample_rate=None)
-
-
-@pytest.fixture
-def parts(settings):
-    store, storage = store_for(settings), storage_for(settings)
-    return store, storage, store.create_key("k")[0].id
 
 
 def worker_with(settings, store, storage, engine) -> Worker:

@@ -53,13 +53,6 @@ class SleepingEngine:
         return Clip(frames=np.zeros((4, 64, 64, 3), dtype=np.uint8), fps=24, audio=None, sample_rate=None)
 
 
-@pytest.fixture
-def parts(settings):
-    store, storage = store_for(settings), storage_for(settings)
-    key, _ = store.create_key("k")
-    return store, storage, key.id
-
-
 def make_worker(settings, store, storage, engine) -> Worker:
     worker = Worker(store, storage, lambda: engine, lease_seconds=30, poll_seconds=0.01,
                     scratch_dir=settings.data_dir / "tmp")

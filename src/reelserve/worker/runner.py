@@ -275,8 +275,7 @@ class Worker:
     def _complete(self, job: Job, lease: Lease, key: str, metadata: dict[str, Any]) -> None:
         """Publish: the fenced completion. If another worker took the job over, it raises and this upload goes."""
         try:
-            self._retrying(lambda: lease.settle(lambda: self.store.complete(job.id, self.id, key, metadata)),
-                           "the completion")
+            self._write_outcome(lease, lambda: self.store.complete(job.id, self.id, key, metadata), "the completion")
         except LeaseLostError:
             self._discard_upload(job.id, key)
             raise
@@ -284,10 +283,13 @@ class Worker:
 
     def _fail(self, job: Job, lease: Lease, code: str, message: str, metadata: dict[str, Any]) -> None:
         try:
-            self._retrying(lambda: lease.settle(lambda: self.store.fail(job.id, self.id, code, message, metadata)),
-                           "the failure")
+            self._write_outcome(lease, lambda: self.store.fail(job.id, self.id, code, message, metadata), "the failure")
         except LeaseLostError:
             log.warning("job %s: lease lost before its failure could be recorded", job.id)
+
+    def _write_outcome(self, lease: Lease, write: Callable[[], None], what: str) -> None:
+        """The fenced complete or fail, under the lease's lock, retried while the store is unreachable."""
+        self._retrying(lambda: lease.settle(write), what)
 
     def _write_progress(self, job: Job, percent: float) -> None:
         try:
