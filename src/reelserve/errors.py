@@ -63,6 +63,14 @@ class MediaLinkError(ReelserveError):
     """This media link is invalid or has expired: fetch the request's result again for a fresh link."""
 
 
+class RangeNotSatisfiableError(ReelserveError):
+    """No byte of the requested Range lies within the file: ask for bytes below its size."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"Range not satisfiable: the file has {size} bytes; ask for a range that starts below {size}.")
+        self.size = size
+
+
 class UnavailableError(ReelserveError):
     """A service reelserve depends on is unavailable: retry in a moment.
 

@@ -29,6 +29,18 @@ class Api:
 
 @pytest.fixture
 def api(settings: Settings) -> Api:
+    return make_api(settings)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_backend_api(request: pytest.FixtureRequest, settings: Settings) -> Api:
+    """The API over each store backend, for rules that must hold the same on both."""
+    if request.param == "postgres":
+        settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_url")})
+    return make_api(settings)
+
+
+def make_api(settings: Settings) -> Api:
     store = store_for(settings)
     key, plaintext = store.create_key("test")
     client = TestClient(create_app(api_config(settings), store, storage_for(settings)), raise_server_exceptions=False)

@@ -26,6 +26,7 @@ ERROR_TABLE: list[tuple[type[errors.ReelserveError], int, int]] = [
     (errors.TooManyRequestsError, 429, 429001),
     (errors.PayloadTooLargeError, 413, 413001),
     (errors.MediaLinkError, 403, 403001),
+    (errors.RangeNotSatisfiableError, 416, 416001),
     (errors.UnavailableError, 503, 503001),
     (errors.ReelserveError, 500, 500001),
 ]
@@ -55,6 +56,8 @@ async def _reelserve_error(request: Request, exc: Exception) -> JSONResponse:
 def _headers(status: int, exc: errors.ReelserveError) -> dict[str, str] | None:
     if status == 401:
         return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, errors.RangeNotSatisfiableError):
+        return {"Content-Range": f"bytes */{exc.size}"}
     if exc.retry_after is not None:
         return {"Retry-After": str(exc.retry_after)}
     return None

@@ -11,7 +11,9 @@ GET /v1/models/{id} serves: the seeds' schema with their two defects corrected (
 from __future__ import annotations
 
 import functools
+import re
 import secrets
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, field_validator
@@ -33,8 +35,11 @@ def _whole_seconds(value: Any) -> Any:
     """Kling and fal clients send durations as strings ("5"); accept any integer-valued spelling."""
     if isinstance(value, bool):
         raise ValueError("must be a whole number of seconds, not a boolean")
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        # ASCII digits only: str.isdigit() and int() also take "٣" or "²", which no client means.
+        if not ASCII_INTEGER.fullmatch(value):
+            raise ValueError(f"must be a whole number of seconds written with the digits 0-9, such as 5 or \"5\", got {value!r}")
+        return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, (int, str)):
@@ -49,14 +54,39 @@ def _json_number(value: Any) -> Any:
     return value
 
 
+ASCII_INTEGER = re.compile(r"\s*[+-]?[0-9]{1,6}\s*", re.ASCII)
+
+# Newline and tab are text. Every other control character is refused on every backend: NUL cannot
+# be stored in PostgreSQL's JSONB, and the rest only hide or garble what a prompt says.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+# Characters that show nothing on their own: format characters (zero-width space, joiners, BOM,
+# bidi marks), separators, and the filler letters and marks that render as blank.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+BLANK_FILLERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0") | frozenset(map(chr, range(0xFE00, 0xFE10)))
+
+
+def _is_invisible(char: str) -> bool:
+    return char in BLANK_FILLERS or unicodedata.category(char) in INVISIBLE_CATEGORIES
+
+
+def _plain_text(value: str) -> str:
+    control = CONTROL.search(value)
+    if control:
+        raise ValueError(f"contains the control character U+{ord(control.group()):04X} at position "
+                         f"{control.start()}; remove it (newline and tab are allowed)")
+    return value
+
+
 def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
+    if all(_is_invisible(char) for char in value):
+        raise ValueError("must not be blank: it has no visible characters")
     return value
 
 
 Seconds = Annotated[int, Field(ge=3, le=15), BeforeValidator(_whole_seconds)]
-Text = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, AfterValidator(_plain_text), AfterValidator(_not_blank)]
+OptionalText = Annotated[str | None, AfterValidator(lambda v: v if v is None else _plain_text(v))]
 
 
 class Shot(BaseModel):
@@ -77,7 +107,7 @@ class TextToVideoInput(BaseModel):
         ..., min_length=1, max_length=2500, strict=True,
         description="Text description of the scene, motion, camera style and atmosphere.",
     )
-    negative_prompt: str | None = Field(
+    negative_prompt: OptionalText = Field(
         None, max_length=2500, strict=True, description="Elements to keep out of the video."
     )
     duration: Seconds = Field(5, description="Video length in seconds.")

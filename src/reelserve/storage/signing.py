@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
+
+EXPIRES = re.compile(r"[0-9]{1,12}", re.ASCII)
+SIGNATURE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 
 class UrlSigner:
@@ -20,7 +24,10 @@ class UrlSigner:
         return {"expires": str(expires), "signature": self._signature(key, expires)}
 
     def verify(self, key: str, expires: str, signature: str, now: float | None = None) -> bool:
-        if not expires.isdigit():
+        # Only what sign() makes can match: up to 12 ASCII digits and 64 hex digits. Anything else
+        # ("²" passes str.isdigit(); 5,000 digits exceed int()'s limit) is refused before int() or
+        # compare_digest (which raises on non-ASCII text) could fail on it.
+        if not (EXPIRES.fullmatch(expires) and SIGNATURE.fullmatch(signature)):
             return False
         if int(expires) < (time.time() if now is None else now):
             return False

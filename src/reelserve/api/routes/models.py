@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from reelserve.api.body import IDEMPOTENCY_KEY, check_idempotency_key, parse_json_object, validate_input
+from reelserve.api.body import IDEMPOTENCY_KEY, check_idempotency_key, read_input
 from reelserve.api.deps import KeyDep, ServicesDep
 from reelserve.api.wire import ErrorResponse, SubmitResponse, submit_body
 from reelserve.catalog import RECIPES, Recipe, input_model_for, recipe_for
@@ -67,7 +67,7 @@ def _add_submit_route(recipe: Recipe) -> None:
                      idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
         # Read the body by hand so auth is checked first and every body failure is one 422001 shape.
         idempotency_key = check_idempotency_key(idempotency_key)
-        body = validate_input(model, parse_json_object(await request.body()))
+        body = await run_in_threadpool(read_input, model, await request.body())
         job, replayed = await run_in_threadpool(
             svc.store.submit_request, key.id, recipe.model_id, body.model_dump(mode="json"),
             idempotency_key=idempotency_key, limits=svc.config.submit_limits)
