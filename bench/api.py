@@ -216,9 +216,13 @@ def _reelserve(data_dir: Path, cache: Path, *, worker: bool, **settings: str) ->
                "--weights", "tiny", *([] if worker else ["--no-worker"])]
     with _process(command, data_dir / "serve.log", env):
         base = f"http://127.0.0.1:{port}"
-        _wait(lambda: (httpx.get(f"{base}/healthz", timeout=1).json().get("engine") or {}).get("state") == "ready"
-              if worker else httpx.get(f"{base}/healthz", timeout=1).status_code == 200)
-        yield base, (data_dir / "first-api-key").read_text().strip()
+        _wait(lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200)
+        key = (data_dir / "first-api-key").read_text().strip()
+        if worker:  # the engine a worker runs is in the authenticated health detail
+            auth = {"Authorization": f"Bearer {key}"}
+            _wait(lambda: (httpx.get(f"{base}/v1/health", headers=auth, timeout=1).json()["engine"] or {})
+                  .get("state") == "ready")
+        yield base, key
 
 
 @contextlib.contextmanager

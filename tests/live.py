@@ -27,6 +27,16 @@ class LiveServer:
         return {"Authorization": f"Bearer {self.key}"}
 
 
+def health(base: str, key: str) -> dict:
+    """The detailed health (workers, engine), which needs a key; /healthz says only "ok"."""
+    return httpx.get(f"{base}/v1/health", headers={"Authorization": f"Bearer {key}"}, timeout=2).json()
+
+
+def engine_ready(base: str, key: str) -> bool:
+    engine = health(base, key)["engine"]
+    return bool(engine) and engine["state"] == "ready"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,8 +65,8 @@ def live_server(data_dir: Path, tiny_cache: Path, *, worker: bool = True, key: s
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=reelserve_env(tiny_cache, **settings))
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_until_ready(base, log, proc, engine=worker)
-            server = LiveServer(base, key or (data_dir / "first-api-key").read_text().strip(), proc, log)
+            key = _wait_until_ready(base, log, proc, engine=worker, key=key, key_file=data_dir / "first-api-key")
+            server = LiveServer(base, key, proc, log)
             yield server
         finally:
             proc.terminate()
@@ -66,15 +76,18 @@ def live_server(data_dir: Path, tiny_cache: Path, *, worker: bool = True, key: s
     assert server.key not in text, "the API key reached the server's log"
 
 
-def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen, *, engine: bool) -> None:
+def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen, *, engine: bool, key: str | None,
+                      key_file: Path) -> str:
+    """Wait for /healthz, and with `engine` for a ready worker in /v1/health; returns the API key."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert proc.poll() is None, log.read_text()
         try:
-            health = httpx.get(f"{base}/healthz", timeout=2).json()
-            if not engine or (health["engine"] and health["engine"]["state"] == "ready"):
-                assert "rs_" not in log.read_text(), "the API key was written to the log"
-                return
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                key = key or key_file.read_text().strip()
+                if not engine or engine_ready(base, key):
+                    assert "rs_" not in log.read_text(), "the API key was written to the log"
+                    return key
         except httpx.HTTPError:
             pass
         time.sleep(0.2)

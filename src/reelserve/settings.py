@@ -125,7 +125,7 @@ class Settings(BaseSettings):
             return self.signing_secret.encode()
         path = self.data_dir / "signing.key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             tmp = path.with_name(f"signing.key.{secrets.token_hex(4)}")
             tmp.touch(mode=0o600)
             tmp.write_text(secrets.token_hex(32))

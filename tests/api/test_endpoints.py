@@ -124,9 +124,25 @@ def test_openapi_includes_model_schemas_and_routes(api: Api) -> None:
             "/v1/requests/{request_id}/cancel", "/healthz"} <= set(spec["paths"])
 
 
-def test_healthz_reports_workers_and_engine(api: Api) -> None:
-    body = api.client.get("/healthz").json()
+def test_health_reports_workers_and_engine_to_a_key_holder(api: Api) -> None:
+    body = api.client.get("/v1/health", headers=api.headers).json()
     assert body["status"] == "ok" and body["engine"] is None and body["workers"] == []
     api.store.heartbeat_worker("w1", {"state": "ready", "weights": "tiny", "random_weights": True})
-    body = api.client.get("/healthz").json()
+    body = api.client.get("/v1/health", headers=api.headers).json()
     assert body["engine"]["weights"] == "tiny" and body["workers"][0]["id"] == "w1"
+    assert api.client.get("/v1/health").status_code == 401
+
+
+def test_healthz_tells_a_load_balancer_ok_and_nothing_else(api: Api) -> None:
+    api.store.heartbeat_worker("host-a:4242:abc", {"state": "ready", "weights": "tiny", "device": "cpu"})
+    response = api.client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_down(api: Api) -> None:
+    api.store.close()
+    api.store.path.unlink()
+    api.store.path.mkdir()  # the database file is now a directory: nothing can open it
+    response = api.client.get("/healthz")
+    assert response.status_code == 503, response.text
+    assert response.json()["error_code"] == 503001

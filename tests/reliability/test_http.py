@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.live import LiveServer, live_server, reelserve_env
+from tests.live import LiveServer, health, live_server, reelserve_env
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 BODY = {"prompt": "rain on a tin roof", "duration": 3, "aspect_ratio": "1:1"}
@@ -43,7 +43,7 @@ def stack(tmp_path_factory, tiny_cache):
 def _wait_for_ready_workers(server: LiveServer, count: int) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        workers = httpx.get(f"{server.base}/healthz").json()["workers"]
+        workers = health(server.base, server.key)["workers"]
         if sum(w["engine"].get("state") == "ready" for w in workers) >= count:
             return
         time.sleep(0.2)

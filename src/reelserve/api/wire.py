@@ -59,9 +59,32 @@ class CancelResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    error_code: int
+    """Every error: a RunComfy error code (the HTTP status times 1000, plus one), a message that says
+    what to fix, and for 422001 one entry per offending field."""
+
+    error_code: int = Field(description="401001, 400001 (unknown model), 403001, 404001, 413001, 416001, "
+                                        "422001 (invalid input), 422002 (Idempotency-Key reused), 429001, "
+                                        "500001, 503001, or the HTTP status times 1000 for routing errors.")
     error_message: str
-    detail: list[dict[str, Any]] = []
+    detail: list[dict[str, Any]] = Field(default_factory=list, description="422001: {loc, msg, type} per field.")
+
+
+class LivenessResponse(BaseModel):
+    status: Literal["ok"]
+
+
+class WorkerInfo(BaseModel):
+    id: str
+    engine: dict[str, Any]
+    last_seen_at: str | None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    accepting_requests: bool
+    workers: list[WorkerInfo]
+    engine: dict[str, Any] | None = Field(description="What a ready worker runs: weights, device, dtype, settings.")
+    note: str | None
 
 
 def iso(value: datetime | None) -> str | None:

@@ -37,9 +37,11 @@ class LocalMediaStorage(MediaStorage):
         target = self.path_for(key)
         if target is None:
             raise ValueError(f"invalid media key {key!r}")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        # Only this user may read videos (they are served through signed links, not the file system).
+        _private_dirs(self.root, key)
         partial = target.with_name(f".{target.name}.partial")
         shutil.copyfile(source, partial)
+        partial.chmod(0o600)
         os.replace(partial, target)  # readers see the old file or the whole new one
 
     def url_for(self, key: str) -> str:
@@ -52,3 +54,12 @@ class LocalMediaStorage(MediaStorage):
 
     def delete_all(self, job_id: str) -> None:
         shutil.rmtree(self.root / check_job_id(job_id), ignore_errors=True)
+
+
+def _private_dirs(root: Path, key: str) -> None:
+    """The root and each folder of the key, mode 0700 (mkdir(parents=True) gives parents 0777 - umask)."""
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = root
+    for part in Path(key).parent.parts:
+        folder = folder / part
+        folder.mkdir(exist_ok=True, mode=0o700)

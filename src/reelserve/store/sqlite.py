@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -18,8 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reelserve.errors import StoreBusyError
+from reelserve.errors import StoreBusyError, StoreUnavailableError
 from reelserve.store.base import JobStore
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -36,7 +39,10 @@ class SqliteJobStore(JobStore):
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # SQLite creates the -wal and -shm files with the database file's mode: 0600 keeps prompts
+        # and keys' hashes from other local users whatever the umask.
+        self.path.touch(mode=0o600, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -44,6 +50,14 @@ class SqliteJobStore(JobStore):
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing is implicitly open.
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             conn.row_factory = sqlite3.Row
@@ -51,9 +65,9 @@ class SqliteJobStore(JobStore):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
+        except sqlite3.OperationalError as exc:  # a missing, unreadable or replaced file: a 503, not a 500
+            log.warning("the queue database %s cannot be opened: %s", self.path, exc)
+            raise StoreUnavailableError() from exc
         return conn
 
     @contextlib.contextmanager

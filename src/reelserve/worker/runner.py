@@ -262,7 +262,7 @@ class Worker:
 
     def _publish(self, job: Job, clip: Clip) -> tuple[str, dict[str, float]]:
         """Encode the MP4 and upload it under this attempt's own key; (key, encode and store seconds)."""
-        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        self.scratch_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         with tempfile.TemporaryDirectory(dir=self.scratch_dir) as scratch:
             began = time.perf_counter()
             path = write_mp4(clip, Path(scratch) / "video.mp4")

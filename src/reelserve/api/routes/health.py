@@ -1,22 +1,38 @@
-"""GET /healthz: 200 once the API can accept work; says which engine and weights the workers run."""
+"""GET /healthz for load balancers (no key, nothing about the deployment), and GET /v1/health with
+the detail an operator or client needs: which workers are live and what engine and weights they run.
+
+/healthz needs no key, so it says only whether this API process can accept work: worker ids carry
+host names and PIDs, and device and weights describe the deployment, which is nobody else's business.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
-from reelserve.api.deps import ServicesDep
-from reelserve.api.wire import iso
+from reelserve.api.deps import KeyDep, ServicesDep
+from reelserve.api.wire import ErrorResponse, HealthResponse, LivenessResponse, iso
 
-router = APIRouter()
+router = APIRouter(tags=["health"])
 
 LIVE_WITHIN_SECONDS = 30.0
 
 
-@router.get("/healthz", summary="Liveness, plus the engines the live workers run")
-def healthz(svc: ServicesDep) -> dict[str, Any]:
-    workers = svc.store.live_workers(LIVE_WITHIN_SECONDS)  # also proves the store answers
+@router.get("/healthz", response_model=LivenessResponse, operation_id="healthz",
+            summary="Liveness for load balancers: 200 while the API can accept work, 503 when its database is down",
+            responses={503: {"model": ErrorResponse, "description": "503001: the queue database is unavailable"}})
+async def healthz(svc: ServicesDep) -> dict[str, Any]:
+    await run_in_threadpool(svc.store.live_workers, LIVE_WITHIN_SECONDS)  # proves the store answers
+    return {"status": "ok"}
+
+
+@router.get("/v1/health", response_model=HealthResponse, operation_id="get_health",
+            summary="The live workers and the engine and weights they run",
+            responses={401: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+def health(svc: ServicesDep, key: KeyDep) -> dict[str, Any]:
+    workers = svc.store.live_workers(LIVE_WITHIN_SECONDS)
     engines = [w.engine for w in workers]
     ready = [e for e in engines if e.get("state") == "ready"]
     return {
