@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -74,6 +75,26 @@ def live_server(data_dir: Path, tiny_cache: Path, *, worker: bool = True, key: s
     text = log.read_text()
     assert code == 0, text[-3000:]
     assert server.key not in text, "the API key reached the server's log"
+    check_plain_log(text)
+
+
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
+FIRST_KEY_LINES = ("No API key existed", "  export REELSERVE_API_KEY=")
+
+
+def check_plain_log(text: str) -> None:
+    """What any server log must be: plain lines with a timestamp, no media link signatures, no bars."""
+    assert "\r" not in text and "\x1b" not in text, "progress bars or terminal escape codes in the log"
+    assert "signature=" not in text, "a media link's signature reached the log"
+    assert " reelserve.access: " in text, "no access log"
+    for line in text.splitlines():
+        if line and not line[0].isspace() and not line.startswith(FIRST_KEY_LINES):
+            # A traceback's lines follow the timestamped line that logged it.
+            assert LOG_LINE.match(line) or _traceback_line(line), f"a log line without a timestamp: {line!r}"
+
+
+def _traceback_line(line: str) -> bool:
+    return line.startswith("Traceback ") or re.match(r"[\w.]+(Error|Exception|Exit)\b", line) is not None
 
 
 def _wait_until_ready(base: str, log: Path, proc: subprocess.Popen, *, engine: bool, key: str | None,

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     retention_seconds: int = Field(
         7 * 24 * 3600, ge=1, description="How long finished requests and their videos are kept before deletion."
     )
+    # Operations (docs/operations.md).
+    metrics_token: str | None = Field(
+        None, description="When set, GET /metrics needs `Authorization: Bearer <token>`; unset, it is open."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -83,6 +83,16 @@ class StoreContract:
         assert store.queue_position(jobs[2]) == 0
         assert store.queue_position(jobs[3]) == 1
 
+    def test_active_counts_by_model_and_status(self, store: JobStore, owner: str) -> None:
+        assert store.active_counts() == {}
+        for model in ("a", "a", "a", "b"):
+            submit(store, owner, model, BODY)
+        store.claim("w", 30)  # the oldest "a"
+        done = submit(store, owner, "b", BODY)
+        store.cancel(done.id, owner)
+        assert store.active_counts() == {("a", Status.IN_QUEUE): 2, ("a", Status.IN_PROGRESS): 1,
+                                         ("b", Status.IN_QUEUE): 1}
+
     # --- claim and cancel ---------------------------------------------------------------------
 
     def test_claim_takes_oldest_and_leases_it(self, store: JobStore, owner: str) -> None:

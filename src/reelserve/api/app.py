@@ -10,7 +10,8 @@ from fastapi.openapi.utils import get_openapi
 from reelserve.api.deps import ApiConfig, Services
 from reelserve.api.errors import install_error_handlers
 from reelserve.api.limits import BodyLimitMiddleware
-from reelserve.api.routes import health, media, models, requests
+from reelserve.api.access import AccessMiddleware
+from reelserve.api.routes import health, media, metrics, models, requests
 from reelserve.catalog import RECIPES, input_model_for
 from reelserve.storage import LocalMediaStorage, MediaStorage
 from reelserve.store import JobStore
@@ -24,12 +25,13 @@ DESCRIPTION = (
 def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> FastAPI:
     app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
     app.state.services = Services(config=config, store=store, storage=storage)
-    for module in (models, requests, health):
+    for module in (models, requests, health, metrics):
         app.include_router(module.router)
     if isinstance(storage, LocalMediaStorage):  # other storages hand out links that do not point here
         app.include_router(media.router_for(storage))
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(AccessMiddleware)  # added last: outermost, so it sees every answer and its time
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

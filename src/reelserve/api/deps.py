@@ -20,6 +20,7 @@ class ApiConfig:
     max_body_bytes: int = 1024 * 1024
     retention_seconds: int = 7 * 24 * 3600  # named in the "expired" message
     submit_limits: SubmitLimits = SubmitLimits()  # none
+    metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <it>`
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ def api_config(settings: Settings) -> ApiConfig:
 
     return ApiConfig(
         base_url=settings.base_url, max_body_bytes=settings.max_body_bytes,
-        retention_seconds=settings.retention_seconds,
+        retention_seconds=settings.retention_seconds, metrics_token=settings.metrics_token or None,
         # 0 turns a limit off in the settings; None is "unlimited" below.
         submit_limits=SubmitLimits(max_active=settings.max_active_per_key or None,
                                    per_minute=settings.submits_per_minute or None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from reelserve import metrics
 from reelserve.cli.compose import api_config, build_worker, settings_from, storage_for, store_for
 from reelserve.cli.options import DataDir, Weights
 from reelserve.store import JobStore
@@ -18,9 +20,14 @@ log = logging.getLogger("reelserve")
 
 
 def setup_logging() -> None:
+    """One plain format with a timestamp for every line, ours and uvicorn's (it gets log_config=None)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "diffusers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not sys.stderr.isatty():
+        # Progress bars redraw with carriage returns and escape codes: noise in a log file. The Hub,
+        # transformers and (engines/ltx2/engine.py) diffusers read this when they are imported, later.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def serve(
@@ -41,7 +48,11 @@ def serve(
     store = store_for(settings)
     _ensure_first_key(store, settings.data_dir)
     app = create_app(api_config(settings), store, storage_for(settings))
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info"))
+    # access_log off: uvicorn's writes each URL whole, and a media link's query is its signature
+    # (api/access.py logs the path). log_config None: uvicorn's lines go through setup_logging's
+    # format, with timestamps. No `server: uvicorn` banner.
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
+                                           access_log=False, log_config=None, server_header=False))
     worker = None
     if settings.run_worker:
         from reelserve.worker.shutdown import WorkerThread
@@ -53,11 +64,14 @@ def serve(
     # signal again; with the default handlers that would kill the process before the worker drains.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    server.run()  # returns after SIGTERM/SIGINT, once in-flight HTTP requests are answered
-    if worker is not None and worker.failed.is_set():
-        raise typer.Exit(1)
-    if worker is not None:
-        worker.shutdown(settings.shutdown_grace_seconds)
+    try:
+        server.run()  # returns after SIGTERM/SIGINT, once in-flight HTTP requests are answered
+        if worker is not None and worker.failed.is_set():
+            raise typer.Exit(1)
+        if worker is not None:
+            worker.shutdown(settings.shutdown_grace_seconds)
+    finally:
+        metrics.process_exited()
 
 
 def _ensure_first_key(store: JobStore, data_dir: Path) -> None:
@@ -87,8 +101,11 @@ def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
 
     setup_logging()
     settings = settings_from(data_dir=data_dir, weights=weights)
-    if not run_until_signalled(build_worker(settings), settings.shutdown_grace_seconds):
-        raise typer.Exit(1)
+    try:
+        if not run_until_signalled(build_worker(settings), settings.shutdown_grace_seconds):
+            raise typer.Exit(1)
+    finally:
+        metrics.process_exited()
 
 
 def pull(

@@ -86,3 +86,14 @@ def text_encoder_on(pipe: Any, device: str, options: RuntimeOptions) -> Iterator
         yield
     finally:
         pipe.text_encoder.to("cpu")
+
+
+def cuda_memory(device: str) -> dict[str, int]:
+    """Bytes of CUDA memory this process holds on `device` (allocated, reserved); empty off CUDA."""
+    if not device.startswith("cuda"):
+        return {}
+    import torch
+
+    if not torch.cuda.is_available():
+        return {}
+    return {"allocated": torch.cuda.memory_allocated(device), "reserved": torch.cuda.memory_reserved(device)}

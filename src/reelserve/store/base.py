@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import aiosql
 
+from reelserve import metrics
 from reelserve.errors import IdempotencyKeyReusedError, InvalidTransitionError, LeaseLostError, TooManyRequestsError
 from reelserve.store.job import ApiKey, Job, Status, WorkerInfo
 
@@ -222,6 +223,11 @@ class JobStore(abc.ABC):
             row = self._read_row("get_owned_job", id=job_id, owner=owner)
         return None if row is None else self._job(row)
 
+    def active_counts(self) -> dict[tuple[str, Status], int]:
+        """Jobs queued and in progress, by (model id, status): what /metrics reports as queue depth."""
+        with self._connection() as conn:
+            return {(row["model_id"], Status(row["status"])): row["jobs"] for row in self._rows(conn, "active_by_model")}
+
     def queue_position(self, job: Job) -> int:
         """How many queued jobs are ahead of this one (0 = next to start)."""
         return self._read_row("queue_position", id=job.id)["ahead"]
@@ -232,8 +238,11 @@ class JobStore(abc.ABC):
 
     def cancel(self, job_id: str, owner: str) -> Job | None:
         """Cancel the job if it is still queued (one conditional write); returns it as it now is."""
-        self._write("cancel_if_queued", id=job_id, owner=owner, now=utcnow())
-        return self.get(job_id, owner)
+        cancelled = self._write("cancel_if_queued", id=job_id, owner=owner, now=utcnow())
+        job = self.get(job_id, owner)
+        if cancelled and job is not None:  # counted once, by the call that cancelled it
+            metrics.OUTCOMES.labels(job.model_id, "cancelled", "").inc()
+        return job
 
     # --- jobs: the worker side -----------------------------------------------------------------
 

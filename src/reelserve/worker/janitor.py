@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from reelserve import metrics
 from reelserve.storage import MediaStorage
 from reelserve.store import JobStore
 from reelserve.store.base import Reaped
@@ -49,6 +50,10 @@ class Janitor:
             log.warning("job %s: its worker stopped renewing the lease; back in the queue", job_id)
         for job_id in reaped.interrupted:
             log.warning("job %s: interrupted too many times; failed with code 'interrupted'", job_id)
+            job = self.store.get(job_id)
+            metrics.OUTCOMES.labels(job.model_id if job else "unknown", "interrupted", "interrupted").inc()
+        metrics.LEASE_REAPS.labels("requeued").inc(len(reaped.requeued))
+        metrics.LEASE_REAPS.labels("failed").inc(len(reaped.interrupted))
         return reaped
 
     def purge(self) -> int:

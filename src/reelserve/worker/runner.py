@@ -25,8 +25,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from reelserve import metrics
 from reelserve.catalog import input_model_for, recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
+from reelserve.engines.runtime import cuda_memory
 from reelserve.errors import GenerationError, LeaseLostError, StoredInputError, StoreBusyError, UnavailableError
 from reelserve.media import Clip, write_mp4
 from reelserve.storage import MediaStorage, media_key
@@ -93,6 +95,7 @@ class Worker:
         self.progress_interval = progress_interval
         self._changed = threading.Condition()  # guards _state and _lease; notified on every change of state
         self._state = WorkerState.LOADING
+        metrics.WORKER_STATE.labels(self._state.value).inc()
         self._lease: Lease | None = None
         self._wake = threading.Event()  # a job may be claimable (the store's push), or it is time to stop
         self._beat_lock = threading.Lock()  # a beat that read "loading" must not land after one saying "ready"
@@ -106,6 +109,8 @@ class Worker:
     def _enter(self, state: WorkerState) -> None:
         """Move to `state`; the caller holds `_changed`. A move the state diagram lacks is a bug: it raises."""
         check_transition(self._state, state)
+        metrics.WORKER_STATE.labels(self._state.value).dec()
+        metrics.WORKER_STATE.labels(state.value).inc()
         self._state = state
         self._changed.notify_all()
 
@@ -196,6 +201,9 @@ class Worker:
     def _beat(self) -> None:
         with self._beat_lock:
             self.store.heartbeat_worker(self.id, self.engine_info)
+        device = str(self.engine_info.get("device", ""))
+        for kind, used in cuda_memory(device).items():
+            metrics.GPU_MEMORY.labels(device, kind).set(used)
 
     def _renew_lease(self) -> None:
         with self._changed:
@@ -228,6 +236,9 @@ class Worker:
     def process(self, job: Job, lease: Lease) -> None:
         """generate -> publish -> complete; every way it can end is decided here."""
         metadata: dict[str, Any] = {"engine": self.engine_info}
+        log.info("job %s started: model %s, attempt %d, worker %s", job.id, job.model_id, job.attempts, self.id)
+        if job.started_at is not None:
+            metrics.QUEUE_WAIT.labels(job.model_id).observe((job.started_at - job.created_at).total_seconds())
         try:
             spec = spec_for(job)
             metadata = {"seed": spec.seed, **metadata}
@@ -280,12 +291,17 @@ class Worker:
             self._discard_upload(job.id, key)
             raise
         log.info("job %s completed in %.1f s (attempt %d)", job.id, metadata["timings"]["total_seconds"], job.attempts)
+        metrics.OUTCOMES.labels(job.model_id, "completed", "").inc()
+        for name, seconds in metadata["timings"].items():
+            metrics.STAGE_SECONDS.labels(job.model_id, name.removesuffix("_seconds")).observe(seconds)
 
     def _fail(self, job: Job, lease: Lease, code: str, message: str, metadata: dict[str, Any]) -> None:
         try:
             self._write_outcome(lease, lambda: self.store.fail(job.id, self.id, code, message, metadata), "the failure")
         except LeaseLostError:
             log.warning("job %s: lease lost before its failure could be recorded", job.id)
+            return
+        metrics.OUTCOMES.labels(job.model_id, "failed", code).inc()
 
     def _write_outcome(self, lease: Lease, write: Callable[[], None], what: str) -> None:
         """The fenced complete or fail, under the lease's lock, retried while the store is unreachable."""

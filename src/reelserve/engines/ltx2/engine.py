@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
+from diffusers.utils import logging as diffusers_logging
+from huggingface_hub.utils import are_progress_bars_disabled
 
 from reelserve.engines.base import EngineInfo, GenerationSpec, ProgressCallback
 from reelserve.engines.ltx2.layout import LORA_ADAPTER
@@ -25,6 +27,12 @@ from reelserve.media import Clip
 from reelserve.media.join import crossfade_samples, join_shots
 
 log = logging.getLogger(__name__)
+
+# diffusers has its own progress-bar switch; it follows the Hub's (HF_HUB_DISABLE_PROGRESS_BARS, which
+# transformers reads too), set by `reelserve serve` and `worker` when stderr is not a terminal, so
+# that a log file never fills with bars and carriage returns.
+if are_progress_bars_disabled():
+    diffusers_logging.disable_progress_bar()
 
 
 class Ltx2Engine:

@@ -45,6 +45,9 @@ SELECT COUNT(*) AS ahead FROM jobs WHERE status = 'in_queue' AND seq < (SELECT s
 UPDATE jobs SET status = 'cancelled', finished_at = :now WHERE id = :id AND owner = :owner AND status = 'in_queue';
 
 
+-- name: active_by_model()
+SELECT model_id, status, COUNT(*) AS jobs FROM jobs WHERE status IN ('in_queue', 'in_progress') GROUP BY model_id, status;
+
 -- name: active_count(owner)^
 SELECT COUNT(*) AS active FROM jobs WHERE owner = :owner AND status IN ('in_queue', 'in_progress');
 

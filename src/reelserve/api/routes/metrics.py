@@ -1,0 +1,88 @@
+"""GET /metrics: Prometheus' text format, for scraping (docs/operations.md lists every metric).
+
+What this process recorded (reelserve/metrics.py; with PROMETHEUS_MULTIPROC_DIR set, what every
+process on the host recorded), plus what the store knows at scrape time: queue depth and jobs in
+progress by model, and live workers by engine state. No request ids, prompts or host names.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from reelserve.api.deps import ServicesDep
+from reelserve.api.routes.health import LIVE_WITHIN_SECONDS
+from reelserve.catalog import RECIPES
+from reelserve.errors import AuthenticationError
+from reelserve.metrics import multiprocess_dir
+from reelserve.store import JobStore, Status
+
+router = APIRouter(tags=["operations"])
+
+
+class StoreCollector(Collector):
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        counts = self.store.active_counts()
+        queued = GaugeMetricFamily("reelserve_queue_depth", "Requests waiting in the queue, by model.",
+                                   labels=["model"])
+        running = GaugeMetricFamily("reelserve_jobs_in_progress", "Requests a worker is generating, by model.",
+                                    labels=["model"])
+        models = dict.fromkeys([*RECIPES, *(model for model, _ in counts)])  # served models report 0, not nothing
+        for model in models:
+            queued.add_metric([model], counts.get((model, Status.IN_QUEUE), 0))
+            running.add_metric([model], counts.get((model, Status.IN_PROGRESS), 0))
+        workers = GaugeMetricFamily("reelserve_live_workers",
+                                    "Workers with a heartbeat in the last 30 s, by engine state (loading, ready, failed).",
+                                    labels=["state"])
+        states: dict[str, int] = {"loading": 0, "ready": 0}
+        for worker in self.store.live_workers(LIVE_WITHIN_SECONDS):
+            state = str(worker.engine.get("state", "unknown"))
+            states[state] = states.get(state, 0) + 1
+        for state, count in states.items():
+            workers.add_metric([state], count)
+        yield from (queued, running, workers)
+
+
+class _Forward(Collector):
+    """Another registry's metrics inside this one (the process's own, or the multiprocess merge)."""
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.source.collect()
+
+
+def _recorded() -> CollectorRegistry:
+    folder = multiprocess_dir()
+    if folder is None:
+        return REGISTRY
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    merged = CollectorRegistry()
+    MultiProcessCollector(merged, path=folder)
+    return merged
+
+
+@router.get("/metrics", operation_id="get_metrics", response_class=Response,
+            summary="Prometheus metrics: HTTP, queue, generation stages, outcomes, workers",
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "The Prometheus text exposition format"}})
+def metrics(request: Request, svc: ServicesDep) -> Response:
+    token = svc.config.metrics_token
+    if token is not None and not hmac.compare_digest(request.headers.get("authorization", "").encode(),
+                                                     f"Bearer {token}".encode()):
+        raise AuthenticationError("This server's /metrics needs its metrics token: "
+                                  "send Authorization: Bearer <REELSERVE_METRICS_TOKEN>.")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Forward(_recorded()))
+    registry.register(StoreCollector(svc.store))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
