@@ -21,9 +21,10 @@ from reelserve.settings import Settings
 EXAMPLES = 60
 
 # Schema-valid bodies may still break rules JSON Schema cannot state, each a documented 422001:
-# multi_prompt durations must add up to `duration`, and a prompt must not be only whitespace.
+# multi_prompt durations must add up to `duration`, and a prompt must not be only whitespace; and a
+# media link is valid only as the server signed it (403001 otherwise).
 CONFIG = schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {
-    "expected-statuses": ["2xx", "401", "404", "422", "429"]}}})
+    "expected-statuses": ["2xx", "401", "403", "404", "422", "429"]}}})
 
 
 def fuzz(operation, auth: dict[str, str], calls: dict[str, int]) -> None:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from reelserve.api.deps import ApiConfig, Services
+from reelserve.api.docs import install_docs
 from reelserve.api.errors import install_error_handlers
 from reelserve.api.limits import BodyLimitMiddleware
 from reelserve.api.access import AccessMiddleware
@@ -23,12 +24,13 @@ DESCRIPTION = (
 
 
 def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> FastAPI:
-    app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.services = Services(config=config, store=store, storage=storage)
     for module in (models, requests, health, metrics):
         app.include_router(module.router)
     if isinstance(storage, LocalMediaStorage):  # other storages hand out links that do not point here
         app.include_router(media.router_for(storage))
+    install_docs(app)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     app.add_middleware(AccessMiddleware)  # added last: outermost, so it sees every answer and its time
@@ -37,14 +39,40 @@ def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> Fas
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus each model's input schema, which the submit routes reference."""
+    """FastAPI's schema plus each model's input schema, which the submit routes reference, with the
+    real error body where FastAPI would list its own HTTPValidationError (no route returns that)."""
     if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                             tags=TAGS)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for recipe in RECIPES.values():
             model = input_model_for(recipe)
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema
+        _real_error_bodies(schema)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+TAGS = [
+    {"name": "models", "description": "Submit a request; the models and their input schemas."},
+    {"name": "requests", "description": "A submitted request's status, result and cancellation."},
+    {"name": "media", "description": "Result videos by signed link (local storage only; S3 links point at S3)."},
+    {"name": "health", "description": "Liveness for load balancers; workers and engine for key holders."},
+    {"name": "operations", "description": "Prometheus metrics (docs/operations.md)."},
+]
+
+ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
+
+
+def _real_error_bodies(schema: dict[str, Any]) -> None:
+    """Every 422 answers with ErrorResponse (422001, naming each field), never FastAPI's shape."""
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if "422" in responses:
+                responses["422"] = {"description": "422001: invalid input, each offending field named in `detail`",
+                                    "content": {"application/json": {"schema": ERROR_REF}}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(unused, None)

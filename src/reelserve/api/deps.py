@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelserve.errors import AuthenticationError
 from reelserve.storage import MediaStorage
@@ -37,13 +38,18 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def current_key(request: Request, svc: ServicesDep) -> ApiKey:
+# Declares the bearer scheme in /openapi.json (so "Authorize" in /docs sends the key) on every
+# operation that takes a key; auto_error off, so a missing key is our 401001, not FastAPI's 403.
+bearer = HTTPBearer(auto_error=False, scheme_name="apiKey",
+                    description="An API key from `reelserve keys create`, sent as `Authorization: Bearer rs_...`.")
+
+
+def current_key(svc: ServicesDep,
+                credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> ApiKey:
     """The API key in `Authorization: Bearer <key>`; 401001 for missing, malformed, unknown or revoked."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise AuthenticationError()
-    key = svc.store.authenticate(token.strip())
+    key = svc.store.authenticate(credentials.credentials.strip())
     if key is None:
         raise AuthenticationError("Invalid or revoked API key: create one with `reelserve keys create --name NAME`.")
     return key

@@ -6,11 +6,13 @@ Error body: {"error_code": int, "error_message": str, "detail": [...]}. A 500 ne
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from reelserve import errors
 
@@ -66,10 +68,34 @@ def _headers(status: int, exc: errors.ReelserveError) -> dict[str, str] | None:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     # Routing errors (no such path, wrong method) keep the same body shape; code = status * 1000.
     assert isinstance(exc, StarletteHTTPException)
-    message = {404: "No such endpoint; see GET /openapi.json.", 405: "Method not allowed on this endpoint."}.get(
-        exc.status_code, str(exc.detail)
-    )
-    return JSONResponse(error_body(exc.status_code * 1000, message), status_code=exc.status_code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    message = {404: "No such endpoint; see GET /openapi.json."}.get(exc.status_code, str(exc.detail))
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"Method {request.method} not allowed on this endpoint; it takes {', '.join(allowed)}."
+    return JSONResponse(error_body(exc.status_code * 1000, message), status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path: Starlette's Allow names only the first route's."""
+    methods: set[str] = set()
+    for route in _leaf_routes(request.app.router.routes):
+        match, _ = route.matches({**request.scope, "method": "\0"})  # no route takes it: a path-only match
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
+def _leaf_routes(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+    # FastAPI keeps an included router as one entry holding its routes (`original_router`); ours are
+    # included without a prefix, so their own paths are the full paths.
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _leaf_routes(inner.routes)
+        else:
+            yield route
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -13,7 +13,7 @@ from reelserve.api.wire import ErrorResponse, SubmitResponse, submit_body
 from reelserve.catalog import RECIPES, Recipe, input_model_for, recipe_for
 from reelserve.errors import UnknownModelError
 
-router = APIRouter()
+router = APIRouter(tags=["models"])
 
 # The seeds' output schema, as served with each model card.
 OUTPUT_SCHEMA: dict[str, Any] = {
@@ -83,6 +83,7 @@ def _add_submit_route(recipe: Recipe) -> None:
         responses=ERRORS,
         summary=f"Submit a {recipe.tier} text-to-video request",
         name=f"submit_{recipe.tier}",
+        operation_id=f"submit_{recipe.tier.replace('-', '_')}",
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -92,21 +93,35 @@ def _add_submit_route(recipe: Recipe) -> None:
     )
 
 
+def _add_card_route(recipe: Recipe) -> None:
+    # GET on a submit path is the model's card, declared so the spec and the server agree: without
+    # it the path fell through, undeclared, to GET /v1/models/{model_id}.
+    def card() -> dict[str, Any]:
+        return model_card(recipe)
+
+    router.add_api_route(f"/v1/models/{recipe.model_id}", card, methods=["GET"], name=f"get_model_{recipe.tier}",
+                         operation_id=f"get_model_{recipe.tier.replace('-', '_')}",
+                         summary=f"The {recipe.tier} model's input and output JSON Schema")
+
+
 for _recipe in RECIPES.values():
     _add_submit_route(_recipe)
+    _add_card_route(_recipe)
 
 
-@router.post("/v1/models/{model_id:path}", include_in_schema=False)
+@router.post("/v1/models/{model_id:path}", operation_id="submit_unknown_model", status_code=404,
+             summary="Any other model id: 404 with error_code 400001, naming the ids this server runs",
+             responses={401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}})
 def submit_unknown(model_id: str, key: KeyDep) -> None:
     raise _unknown_model(model_id)
 
 
-@router.get("/v1/models", summary="List the model ids this server runs")
+@router.get("/v1/models", operation_id="list_models", summary="List the model ids this server runs")
 def list_models() -> dict[str, Any]:
     return {"models": [model_card(recipe) for recipe in RECIPES.values()]}
 
 
-@router.get("/v1/models/{model_id:path}", summary="One model's input and output JSON Schema",
+@router.get("/v1/models/{model_id:path}", operation_id="get_model", summary="One model's input and output JSON Schema",
             responses={404: {"model": ErrorResponse}})
 def get_model(model_id: str) -> dict[str, Any]:
     recipe = recipe_for(model_id)

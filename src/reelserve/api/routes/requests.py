@@ -13,7 +13,7 @@ from reelserve.errors import RequestExpiredError, RequestNotFoundError
 from reelserve.ids import is_request_id
 from reelserve.store import Job, Status
 
-router = APIRouter(prefix="/v1/requests/{request_id}", responses={401: {"model": ErrorResponse},
+router = APIRouter(prefix="/v1/requests/{request_id}", tags=["requests"], responses={401: {"model": ErrorResponse},
                                                                    404: {"model": ErrorResponse},
                                                                    503: {"model": ErrorResponse}})
 
@@ -42,7 +42,7 @@ def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
     return _found(job, svc, key, request_id)
 
 
-@router.get("/status", response_model=StatusResponse, response_model_exclude_none=True,
+@router.get("/status", operation_id="get_request_status", response_model=StatusResponse, response_model_exclude_none=True,
             summary="Current state of a request")
 def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
     job = _owned_job(svc, key, request_id)
@@ -50,7 +50,7 @@ def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]
     return status_body(svc.config.base_url, job, position)
 
 
-@router.get("/result", response_model=ResultResponse, response_model_exclude_unset=True,
+@router.get("/result", operation_id="get_request_result", response_model=ResultResponse, response_model_exclude_unset=True,
             summary="Outputs and metadata; the current state while unfinished")
 def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
     job = _owned_job(svc, key, request_id)
@@ -58,7 +58,7 @@ def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]
     return result_body(job, video_url)
 
 
-@router.post("/cancel", response_model=CancelResponse, summary="Cancel a queued request")
+@router.post("/cancel", operation_id="cancel_request", response_model=CancelResponse, summary="Cancel a queued request")
 def cancel(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
     # store.cancel is scoped to the owner and returns None for anything not theirs: one lookup suffices.
     job = svc.store.cancel(request_id, key.id) if is_request_id(request_id) else None
