@@ -91,3 +91,20 @@ def test_pull_unreachable_hub_fails_with_a_clear_message(tmp_path) -> None:
 def test_pull_unknown_model_id(tmp_path) -> None:
     result = _pull(tmp_path, "kling/nope")
     assert result.returncode == 2 and "kling/kling-3.0/pro/text-to-video" in result.stderr
+
+
+def test_help_shows_each_default_and_every_weights_choice() -> None:
+    serve = " ".join(runner.invoke(app, ["serve", "--help"]).output.split())  # unwrapped
+    for text in ("default 127.0.0.1; env REELSERVE_HOST", "default 8000; env REELSERVE_PORT",
+                 "default ./data; env REELSERVE_DATA_DIR", "random-full", "default auto; env REELSERVE_WEIGHTS"):
+        assert text in serve, text
+    assert "<bool>" not in serve and "--no-worker " in serve
+    run = " ".join(runner.invoke(app, ["run", "--help"]).output.split())
+    assert "<bool>" not in run and "intelligent (standard only" in run
+
+
+def test_run_without_an_api_key_exits_3_naming_the_option(tmp_path) -> None:
+    result = runner.invoke(app, ["run", "kling/kling-3.0/pro/text-to-video", "--prompt", "a cat"],
+                           env={"REELSERVE_API_KEY": "", "REELSERVE_BASE_URL": "http://127.0.0.1:9"})
+    assert result.exit_code == 3, result.output
+    assert "--api-key" in result.output and "REELSERVE_API_KEY" in result.output and "api_key=" not in result.output

@@ -14,9 +14,11 @@ import typer
 from reelserve.cli import client, keys, server
 
 # Locals in tracebacks could show a database URL's password or an S3 secret: never print them.
+# rich_markup_mode None: click's plain help, which reads the same in a terminal, a pipe and a log,
+# and does not print `<bool>` beside a flag that takes no value.
 app = typer.Typer(help="Self-hosted text-to-video: a RunComfy-compatible queue API over LTX-2.", no_args_is_help=True,
-                  pretty_exceptions_show_locals=False)
-keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+                  pretty_exceptions_show_locals=False, rich_markup_mode=None)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(keys_app, name="keys")
 for _command in (server.serve, server.worker, server.pull, *client.COMMANDS):
     app.command()(_command)

@@ -23,7 +23,7 @@ import httpx
 import typer
 
 from reelserve.client import (
-    AuthenticationError, Client, InProgress, NotFoundError, PayloadTooLargeError, Queued, ReelserveClientError,
+    AuthenticationError, Client, InProgress, MissingApiKeyError, NotFoundError, PayloadTooLargeError, Queued, ReelserveClientError,
     RequestCancelledError, RequestFailedError, RequestTimeoutError, Result, RetryPolicy, Status, ValidationError,
 )
 
@@ -61,7 +61,8 @@ Negative = Annotated[str | None, typer.Option("--negative-prompt", help="What to
 Sound = Annotated[bool | None, typer.Option("--sound/--no-sound", help="Generate audio (default: on).",
                                             show_default=False)]
 Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same video.")]
-ShotType = Annotated[str | None, typer.Option("--shot-type", help="intelligent or customize.")]
+ShotType = Annotated[str | None, typer.Option(
+    "--shot-type", help="customize (both models) or intelligent (standard only; its default): how the prompt is cut into shots.")]
 Shots = Annotated[list[str] | None, typer.Option("--shot", help="\"PROMPT:SECONDS\"; repeat for each shot.")]
 
 
@@ -136,6 +137,9 @@ def exit_codes() -> Iterator[None]:
         _fail(EXIT_TIMEOUT, str(exc))
     except (RequestFailedError, RequestCancelledError) as exc:
         _fail(EXIT_FAILED, str(exc))
+    except MissingApiKeyError:
+        _fail(EXIT_AUTH, "no API key: pass --api-key KEY or set REELSERVE_API_KEY (`reelserve serve` printed "
+                         "one at its first start, or wrote it to DATA_DIR/first-api-key)")
     except AuthenticationError as exc:
         _fail(EXIT_AUTH, f"{exc.message} (check --api-key or REELSERVE_API_KEY)")
     except (ValidationError, PayloadTooLargeError, NotFoundError) as exc:

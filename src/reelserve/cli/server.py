@@ -13,7 +13,7 @@ import typer
 
 from reelserve import metrics
 from reelserve.cli.compose import api_config, build_worker, settings_from, storage_for, store_for
-from reelserve.cli.options import DataDir, Weights
+from reelserve.cli.options import DataDir, Weights, setting_help
 from reelserve.store import JobStore
 
 log = logging.getLogger("reelserve")
@@ -31,8 +31,9 @@ def setup_logging() -> None:
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on (env REELSERVE_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (env REELSERVE_PORT).")] = None,
+    host: Annotated[str | None, typer.Option(help=setting_help("Interface to listen on", "host"),
+                                             show_default=False)] = None,
+    port: Annotated[int | None, typer.Option(help=setting_help("Port", "port"), show_default=False)] = None,
     data_dir: DataDir = None,
     weights: Weights = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `reelserve worker` elsewhere.")] = False,

@@ -9,6 +9,7 @@ from reelserve.client._wire import Cancelled, Completed, Failed, InProgress, Que
 from reelserve.client.errors import (
     APIError,
     AuthenticationError,
+    MissingApiKeyError,
     NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
@@ -23,7 +24,7 @@ from reelserve.client.errors import (
 
 __all__ = [
     "APIError", "AsyncClient", "AsyncRequestHandle", "AuthenticationError", "Cancelled", "Client", "Completed",
-    "Failed", "InProgress", "NotFoundError", "PayloadTooLargeError", "Queued", "RateLimitedError",
+    "Failed", "InProgress", "MissingApiKeyError", "NotFoundError", "PayloadTooLargeError", "Queued", "RateLimitedError",
     "ReelserveClientError", "RequestCancelledError", "RequestFailedError", "RequestHandle", "RequestTimeoutError",
     "Result", "RetryPolicy", "ServerError", "Status", "TransportError", "ValidationError",
 ]

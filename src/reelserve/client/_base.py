@@ -43,7 +43,7 @@ class ClientBase:
             settings = ClientSettings()
             base_url, api_key = base_url or settings.base_url, api_key or settings.api_key
         if not api_key:
-            raise errors.ReelserveClientError("no API key: pass api_key=... or set REELSERVE_API_KEY")
+            raise errors.MissingApiKeyError("no API key: pass api_key=... or set REELSERVE_API_KEY")
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout

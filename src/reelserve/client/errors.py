@@ -13,6 +13,10 @@ class ReelserveClientError(Exception):
     """Base of every SDK error."""
 
 
+class MissingApiKeyError(ReelserveClientError):
+    """No API key was given (argument or REELSERVE_API_KEY), so no request was sent."""
+
+
 class TransportError(ReelserveClientError):
     """The server could not be reached, or the connection broke (after the retries allowed)."""
 
