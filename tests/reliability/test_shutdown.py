@@ -78,3 +78,42 @@ def test_sigterm_past_the_grace_period_hands_the_request_back(queue, tmp_path, t
     assert store.get(job.id).attempts == 1
     successor.send_signal(signal.SIGTERM)
     assert successor.wait(timeout=30) == 0
+
+
+def test_ctrl_c_says_what_it_waits_for_and_a_second_hands_the_job_back(queue, tmp_path, tiny_cache) -> None:
+    """`reelserve serve` in a terminal: the first Ctrl-C stops the API and names the job it waits for;
+    the second hands that job back to the queue and exits at once; the next start runs it."""
+    from tests.live import free_port
+
+    store, owner = queue
+    job = submit(store, owner, PRO, LONG)
+    env = {**os.environ, "REELSERVE_CACHE_DIR": str(tiny_cache), "REELSERVE_SHUTDOWN_GRACE_SECONDS": "60",
+           "REELSERVE_WORKER_POLL_SECONDS": "0.05", "REELSERVE_DEVICE": "cpu"}
+    command = [sys.executable, "-m", "reelserve.cli", "serve", "--data-dir", str(tmp_path), "--weights", "tiny",
+               "--port", str(free_port())]
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    wait_running(store, job.id, proc)
+    proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 30
+    while "press Ctrl-C again" not in log.read_text():
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+    assert f"waiting up to 60 s for job {job.id} to finish" in log.read_text()
+    second = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0, log.read_text()
+    took = time.monotonic() - second
+    back = store.get(job.id)
+    print(f"\nCtrl-C twice mid-request: exited {took:.2f} s after the second, request {back.status.value}")
+    assert took < 5 and (back.status, back.attempts, back.lease_owner) == (Status.IN_QUEUE, 0, None)
+    assert "handed back to the queue; stopping now" in log.read_text()
+
+    successor = start_worker(tmp_path, tiny_cache, grace=60)
+    deadline = time.monotonic() + 120
+    while store.get(job.id).status is not Status.COMPLETED:
+        assert successor.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    successor.send_signal(signal.SIGTERM)
+    assert successor.wait(timeout=30) == 0

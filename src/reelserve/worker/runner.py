@@ -165,18 +165,29 @@ class Worker:
         """Cut an idle wait short: call after setting `stop`, or when a job may be waiting."""
         self._wake.set()
 
-    def drain(self, grace_seconds: float) -> bool:
+    def job_in_hand(self) -> str | None:
+        """The id of the job this worker holds now, if any."""
+        with self._changed:
+            return self._lease.job_id if self._lease is not None else None
+
+    def drain(self, grace_seconds: float, hurry: threading.Event | None = None) -> bool:
         """Call once `stop` is set: claim nothing more, and give the job in hand `grace_seconds` to finish.
 
-        If it does not, hand it back to the queue at once (another worker takes it without waiting
-        for the lease to expire) and the engine stops at its next step. True if no job was left.
+        If it does not, or `hurry` is set first (a second Ctrl-C), hand it back to the queue at once
+        (another worker, or this one after a restart, takes it without waiting for the lease to
+        expire) and the engine stops at its next step. True if no job was left.
         """
+        deadline = time.monotonic() + grace_seconds
         with self._changed:
             if self._state is WorkerState.IDLE:
                 self._enter(WorkerState.STOPPED)
             elif self._state is WorkerState.RUNNING:
                 self._enter(WorkerState.DRAINING)
-            if self._changed.wait_for(lambda: self._state is not WorkerState.DRAINING, grace_seconds):
+            while not self._changed.wait_for(lambda: self._state is not WorkerState.DRAINING,
+                                             max(0.0, min(0.1, deadline - time.monotonic()))):
+                if time.monotonic() >= deadline or (hurry is not None and hurry.is_set()):
+                    break
+            else:
                 return True
             lease = self._lease
         if lease is not None:

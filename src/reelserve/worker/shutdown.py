@@ -40,11 +40,23 @@ class WorkerThread:
         return self._thread.is_alive()
 
     def shutdown(self, grace_seconds: float) -> None:
-        """Stop claiming, drain within the grace period, and make sure the process can exit now."""
+        """Stop claiming, drain within the grace period, and make sure the process can exit now.
+
+        A second SIGINT or SIGTERM while a job is draining hands it back to the queue at once.
+        """
         log.info("worker %s: shutting down (grace period %.1f s)", self.worker.id, grace_seconds)
         self.stop.set()
         self.worker.wake()
-        self.worker.drain(grace_seconds)
+        hurry = threading.Event()
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: hurry.set())
+        job_id = self.worker.job_in_hand()
+        if job_id is not None:
+            log.warning("waiting up to %.0f s for job %s to finish; press Ctrl-C again to hand it back to the queue "
+                        "and stop now (it runs again when a worker starts)", grace_seconds, job_id)
+        if not self.worker.drain(grace_seconds, hurry) and hurry.is_set():
+            log.warning("job %s handed back to the queue; stopping now", job_id)
         self._thread.join(ENGINE_STOP_SECONDS)
         if self._thread.is_alive():
             # Interpreter shutdown under a thread that is inside torch aborts the process (SIGABRT,
