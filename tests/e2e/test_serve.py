@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -144,3 +145,115 @@ def run_until_done(base: str, auth: dict, submitted: dict) -> dict:
             break
         time.sleep(0.05)
     return httpx.get(submitted["result_url"], headers=auth, timeout=10).json()
+
+
+# --- every shell snippet, run as a new user would: in a fresh shell, after the README's activation ---
+
+ROOT = Path(__file__).resolve().parents[2]
+# (doc, index of its ```sh block) -> why a block is not run here
+NOT_RUN = {("README.md", 0): "make serve / make test: this suite is what make test runs",
+           ("README.md", 1): "the activation line: every run block starts with it",
+           ("README.md", 6): "real weights on a CUDA machine",
+           ("docs/deploy.md", 0): "settings for a PostgreSQL server and a bucket elsewhere"}
+SHELL_BLOCKS = {"README.md": 8, "docs/client.md": 1, "docs/deploy.md": 1}
+
+
+def shell_snippets(doc: str) -> list[str]:
+    return re.findall(r"^ *```sh\n(.*?)^ *```", (ROOT / doc).read_text(), flags=re.S | re.M)
+
+
+def commands(block: str) -> list[str]:
+    """One command per entry: continuation lines joined, comments and blank lines dropped."""
+    joined = re.sub(r"\\\n\s*", " ", block)
+    return [line.strip() for line in joined.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def fresh_shell_path() -> str:
+    """PATH as a new shell has it: without this checkout's .venv/bin, so `reelserve` needs the activation."""
+    venv_bin = str(ROOT / ".venv" / "bin")
+    return os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != Path(venv_bin))
+
+
+def test_every_shell_block_is_run_or_says_why_not() -> None:
+    for doc, count in SHELL_BLOCKS.items():
+        assert len(shell_snippets(doc)) == count, f"{doc}: a new ```sh block needs a row here"
+    assert shell_snippets("README.md")[1].strip() == "source .venv/bin/activate"
+
+
+@pytest.fixture(scope="module")
+def finished(server, tmp_path_factory):
+    """A completed request the snippets' placeholders name: (request id, signed video link)."""
+    base, key = server
+    submitted = httpx.post(f"{base}/v1/models/{STANDARD}", json={"prompt": "a kite", "duration": 3},
+                           headers={"Authorization": f"Bearer {key}"}, timeout=10).json()
+    result = run_until_done(base, {"Authorization": f"Bearer {key}"}, submitted)
+    return result["request_id"], result["output"]["video"]
+
+
+RUN = [(doc, i) for doc, count in SHELL_BLOCKS.items() for i in range(count) if (doc, i) not in NOT_RUN]
+
+
+@pytest.mark.parametrize("doc,index", RUN)
+def test_every_shell_snippet_in_the_docs_runs_as_written(server, finished, tmp_path, doc, index) -> None:
+    base, key = server
+    request_id, video = finished
+    activation = shell_snippets("README.md")[1].strip()
+    (tmp_path / "body.json").write_text(json.dumps({"prompt": "a harbour at dawn", "duration": 3}))
+    # The exported key, and the base URL a user has by default (their server is on port 8000; this one is not).
+    env = {**os.environ, "PATH": fresh_shell_path(), "REELSERVE_API_KEY": key, "REELSERVE_BASE_URL": base}
+    env.pop("VIRTUAL_ENV", None)
+    for command in commands(shell_snippets(doc)[index]):
+        command = (command.replace("http://127.0.0.1:8000", base).replace("rs_...", key)
+                   .replace("{request_id}", request_id).replace("REQUEST_ID", request_id)
+                   .replace("<output.video from the result>", video))
+        script = f"cd {ROOT} && {activation} && cd {tmp_path} && {command}"
+        ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=240)
+        # `cancel` on a finished request is the documented exit 5 ("not cancellable").
+        allowed = (0, 5) if command.startswith("reelserve cancel") else (0,)
+        assert ran.returncode in allowed, f"{command}\n{ran.stdout}\n{ran.stderr}"
+        assert "command not found" not in ran.stderr
+    for video_file in tmp_path.glob("*.mp4"):
+        assert probe_mp4(video_file).frames > 0
+
+
+def test_without_the_activation_the_command_is_not_on_a_fresh_path() -> None:
+    # What made every CLI example fail for a new user; proves the test above needs the activation.
+    if shutil.which("reelserve", path=fresh_shell_path()) is not None:
+        pytest.skip("a reelserve is installed outside this checkout's .venv")
+    ran = subprocess.run(["bash", "-c", "reelserve --help"], capture_output=True, text=True,
+                         env={**os.environ, "PATH": fresh_shell_path()})
+    assert ran.returncode == 127
+
+
+def test_the_json_examples_in_http_api_md_have_the_served_shapes(server, finished) -> None:
+    base, key = server
+    request_id, video = finished
+    auth = {"Authorization": f"Bearer {key}"}
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", (ROOT / "docs/http-api.md").read_text(), re.S)]
+    error, submit, result = blocks
+    real_result = httpx.get(f"{base}/v1/requests/{request_id}/result", headers=auth).json()
+    assert set(result) == set(real_result) and set(result["metadata"]) == set(real_result["metadata"])
+    assert set(result["metadata"]["timings"]) == set(real_result["metadata"]["timings"])
+    # The link's path: /media/<id>/<attempt>-<random>/video.mp4, the attempt segment included.
+    documented = result["output"]["video"].split("?")[0].split("/media/")[1].split("/")
+    served = video.split("?")[0].split("/media/")[1].split("/")
+    assert len(documented) == len(served) == 3 and documented[-1] == served[-1] == "video.mp4"
+    real_submit = httpx.post(f"{base}/v1/models/{STANDARD}", json={"prompt": "x", "duration": 3}, headers=auth).json()
+    assert set(submit) == set(real_submit)
+    real_error = httpx.post(f"{base}/v1/models/{STANDARD}", json={"prompt": "x", "duration": 16}, headers=auth).json()
+    assert set(error) == set(real_error) and set(error["detail"][0]) == set(real_error["detail"][0])
+
+
+def test_every_url_field_the_docs_name_exists() -> None:
+    """deploy.md once said `response_url`, a field the API never returned."""
+    import dataclasses
+
+    from reelserve.api.wire import ResultResponse, StatusResponse, SubmitResponse
+    from reelserve.client import Result
+    from reelserve.settings import ClientSettings, Settings
+
+    real = {*SubmitResponse.model_fields, *StatusResponse.model_fields, *ResultResponse.model_fields,
+            *Settings.model_fields, *ClientSettings.model_fields, *(f.name for f in dataclasses.fields(Result))}
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for name in re.findall(r"`(\w+_url)`", page.read_text()):
+            assert name in real, f"{page.name} names `{name}`, which no response or setting has"

@@ -58,7 +58,7 @@ class GenerationSpec:
 
 @dataclass(frozen=True)
 class EngineInfo:
-    """What is loaded, reported in logs, /healthz and every result's metadata.engine."""
+    """What is loaded, reported in logs, /v1/health and every result's metadata.engine."""
 
     family: str
     weights: str

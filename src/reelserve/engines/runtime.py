@@ -1,7 +1,7 @@
 """GPU settings for any diffusers pipeline: dtype, attention backend, compile, VAE tiling, offload, fp8.
 
 Each setting is applied once at load time and reported back by name (in `EngineInfo.settings`, so
-/healthz and every result's `metadata.engine` say what ran). The tests check on CPU that each one is
+/v1/health and every result's `metadata.engine` say what ran). The tests check on CPU that each one is
 really applied to the modules; speed and memory are measured by `bench/engine.py` on a GPU.
 """
 

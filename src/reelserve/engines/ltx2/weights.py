@@ -11,7 +11,7 @@ from reelserve.engines.ltx2.plan import FULL_SCALE, Scale
 class WeightsSource(abc.ABC):
     """One place LTX-2 can come from: a pretrained checkpoint (hub or folder), the tiny test build, random-full."""
 
-    name: str  # how /healthz and metadata.engine report it
+    name: str  # how /v1/health and metadata.engine report it
     random_weights: bool = False  # the video is noise: shapes, durations, audio and timings are still real
     scale: Scale = FULL_SCALE
 
