@@ -1,5 +1,5 @@
 # make serve: set up, then run the API with an in-process worker (SQLite + local storage).
-# make test:  set up from scratch (venv, pinned packages, tiny test weights, a running PostgreSQL), then run the suite.
+# make test:  set up from scratch (venv, pinned packages, tiny test weights, a running PostgreSQL, Chromium), then run the suite.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,9 +20,11 @@ $(STAMP): requirements.lock pyproject.toml
 serve: install
 	$(BIN)/reelserve serve --data-dir $(DATA_DIR)
 
-# The services the tests talk to for real: PostgreSQL (the S3 server is started by the tests themselves).
+# What the tests talk to for real: PostgreSQL, and Debian's Chromium for the browser tests (the S3
+# server is started by the tests themselves).
 services:
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 
 test: install services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -107,11 +107,13 @@ def test_swagger_ui_reads_this_servers_spec_and_calls_no_validator(api: Api) -> 
     assert "<redoc spec-url=\"/openapi.json\">" in api.client.get("/redoc").text
 
 
-def test_the_vendored_redoc_has_its_license(api: Api) -> None:
+def test_the_vendored_ui_files_keep_their_licenses() -> None:
     from pathlib import Path
 
     import reelserve.api
 
-    folder = Path(reelserve.api.__file__).parent / "static" / "redoc"
-    assert "MIT License" in (folder / "LICENSE").read_text()
-    assert (folder / "redoc.standalone.js.LICENSE.txt").is_file()
+    static = Path(reelserve.api.__file__).parent / "static"
+    assert "MIT License" in (static / "redoc" / "LICENSE").read_text()
+    assert "Apache License" in (static / "swagger-ui" / "LICENSE").read_text()
+    for bundle in ("redoc/redoc.standalone.js", "swagger-ui/swagger-ui-bundle.js"):
+        assert (static / f"{bundle}.LICENSE.txt").is_file()

@@ -1,16 +1,16 @@
 """/docs (Swagger UI) and /redoc (ReDoc), served from the package: they work with no internet.
 
-FastAPI's defaults load both from a CDN, so on an offline machine the pages were blank. Swagger
-UI's files come from the `swagger-ui-bundle` package; ReDoc's one file is vendored in static/redoc
-(see its README). Each page is a static shell whose scripts are files, so its policy forbids
-inline scripts; styles are allowed inline because both UIs set them at run time.
+FastAPI's defaults load both from a CDN, so on an offline machine the pages were blank. Both are
+vendored in static/ with their licenses (static/README.md says from where and why: the PyPI
+package `swagger-ui-bundle` ships Swagger UI 4, which cannot read OpenAPI 3.1). Each page is a
+static shell whose scripts are files, so its policy forbids inline scripts; styles are allowed
+inline because both UIs set them at run time.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,7 +21,7 @@ DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
             "worker-src 'self' blob:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
 
 SWAGGER_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title} - API docs</title>
+<html lang="en"><head><meta charset="utf-8"><title>{title} - API docs</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
@@ -29,7 +29,8 @@ SWAGGER_PAGE = """<!doctype html>
 """
 
 REDOC_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{title} - API reference</title></head>
+<html lang="en"><head><meta charset="utf-8"><title>{title} - API reference</title><link rel="icon" href="data:,">
+</head>
 <body><redoc spec-url="/openapi.json"></redoc>
 <script src="/redoc/assets/redoc.standalone.js"></script></body></html>
 """
@@ -37,7 +38,7 @@ REDOC_PAGE = """<!doctype html>
 
 def install_docs(app: FastAPI) -> None:
     """Mount /docs and /redoc with their assets; the app must be built with docs_url and redoc_url None."""
-    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui")
+    app.mount("/docs/assets", StaticFiles(directory=STATIC / "swagger-ui"), name="swagger-ui")
     app.mount("/redoc/assets", StaticFiles(directory=STATIC / "redoc"), name="redoc")
     headers = {"Content-Security-Policy": DOCS_CSP}
 
