@@ -52,3 +52,13 @@ def test_api_bench_measures_every_target_and_the_overhead(tiny_cache, pg_server)
     assert "sqlite (poll)" in out and "postgres (NOTIFY)" in out
     ratios = [float(part.split()[0]) for part in out.split("ratio ")[1:]]
     assert len(ratios) == 2 and min(ratios) > 0.5, out  # through the API can't be much faster than the engine
+
+
+def test_hostile_bench_prints_its_documented_columns() -> None:
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "hostile.py"), "--seconds", "0.5"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("# reelserve bench/hostile.py")
+    assert lines[1] in (ROOT / "docs" / "bench.md").read_text()
+    hostile = lines[3].split()
+    assert hostile[:2] == ["this", "hostile"] and int(hostile[-1]) < 8000  # the short error, not megabytes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from annotated_types import MaxLen
@@ -57,8 +58,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         kind = type(value).__name__ if value is not None else "null"
         detail = [{"loc": ["body"], "msg": f"expected a JSON object, got {kind}", "type": "model_type"}]
         raise InvalidInputError("Request body must be a JSON object such as {\"prompt\": \"...\"}.", detail=detail)
-    _refuse_unpaired_surrogates(value)
+    if _SURROGATE_ESCAPE.search(raw):  # the only way a surrogate gets in: UTF-8 itself cannot carry one
+        _refuse_unpaired_surrogates(value)
     return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _refuse_unpaired_surrogates(value: dict[str, Any]) -> None:
@@ -78,7 +84,7 @@ def _refuse_unpaired_surrogates(value: dict[str, Any]) -> None:
 
 
 def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= char <= "\udfff" for char in text)
+    return _SURROGATE.search(text) is not None
 
 
 def _surrogate_error(where: str, what: str) -> None:
@@ -108,19 +114,54 @@ def read_input(model: type[BaseModel], raw: bytes) -> BaseModel:
 
 def validate_input(model: type[BaseModel], body: dict[str, Any]) -> BaseModel:
     # Unknown top-level fields are found here, in one pass: pydantic would build one error each.
-    unknown = [name for name in body if name not in model.model_fields]
-    known = {name: value for name, value in body.items() if name in model.model_fields} if unknown else body
-    errors = [{"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"} for name in unknown]
+    # Only the reported ones become error entries; the rest are counted.
+    fields = model.model_fields  # a property that rebuilds a dict: read it once, not per key
+    unknown = [name for name in body if name not in fields]
+    known = {name: value for name, value in body.items() if name in fields} if unknown else body
+    errors = Errors()
+    errors.add([{"loc": ["body", name], "msg": "unknown field", "type": "extra_forbidden"}
+                for name in unknown[:MAX_REPORTED]], total=len(unknown))
     overlong = _overlong_lists(model, known)
     if overlong:
-        raise _invalid_input(model, errors + overlong)
+        errors.add(overlong)
+        raise errors.as_error(model)
     try:
         validated = model.model_validate(known)
     except ValidationError as exc:
-        errors += [_field_error(e) for e in exc.errors(include_url=False, include_context=False, include_input=False)]
-    if not errors:
-        return validated
-    raise _invalid_input(model, errors)
+        errors.add(_field_error(e) for e in exc.errors(include_url=False, include_context=False, include_input=False))
+        raise errors.as_error(model) from None
+    if errors:
+        raise errors.as_error(model)
+    return validated
+
+
+class Errors:
+    """The first MAX_REPORTED field errors, and how many there were in all."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.total = 0
+
+    def add(self, entries: Iterable[dict[str, Any]], total: int | None = None) -> None:
+        """Keep what fits of `entries`; `total` counts errors beyond them that were never built."""
+        added = 0
+        for entry in entries:
+            added += 1
+            if len(self.entries) < MAX_REPORTED:
+                self.entries.append(entry)
+        self.total += added if total is None else total
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def as_error(self, model: type[BaseModel]) -> InvalidInputError:
+        summary = "; ".join(f"{_field_path(d['loc'])}: {d['msg']}" for d in self.entries)
+        if self.total > len(self.entries):
+            summary += f"; and {self.total - len(self.entries)} more errors"
+        hint = " Fix these fields and submit again."
+        if any(d["type"] == "extra_forbidden" for d in self.entries):
+            hint = f" Accepted fields: {', '.join(model.model_fields)}." + hint
+        return InvalidInputError(f"Invalid input: {summary}.{hint}", detail=self.entries)
 
 
 def _overlong_lists(model: type[BaseModel], body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -133,17 +174,6 @@ def _overlong_lists(model: type[BaseModel], body: dict[str, Any]) -> list[dict[s
             errors.append({"loc": ["body", name], "type": "too_long",
                            "msg": f"has {len(value)} items; at most {limit} are accepted"})
     return errors
-
-
-def _invalid_input(model: type[BaseModel], errors: list[dict[str, Any]]) -> InvalidInputError:
-    shown = errors[:MAX_REPORTED]
-    summary = "; ".join(f"{_field_path(d['loc'])}: {d['msg']}" for d in shown)
-    if len(errors) > len(shown):
-        summary += f"; and {len(errors) - len(shown)} more errors"
-    hint = " Fix these fields and submit again."
-    if any(d["type"] == "extra_forbidden" for d in errors):
-        hint = f" Accepted fields: {', '.join(model.model_fields)}." + hint
-    return InvalidInputError(f"Invalid input: {summary}.{hint}", detail=shown)
 
 
 def _field_path(loc: list[Any]) -> str:
