@@ -44,7 +44,10 @@ def run_request(base: str, key: str, model_id: str, body: dict) -> dict:
 
 def test_seed_walkthrough_gives_a_playable_mp4_with_sound(server, tmp_path) -> None:
     base, key = server
-    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}  # no key: nothing about the deployment
+    liveness = httpx.get(f"{base}/healthz")
+    assert liveness.json() == {"status": "ok"}  # no key: nothing about the deployment
+    assert "server" not in liveness.headers  # no `server: uvicorn` banner
+    assert liveness.headers["x-content-type-options"] == "nosniff" and liveness.headers["x-request-id"]
     details = health(base, key)
     assert details["engine"]["weights"] == "tiny" and details["engine"]["random_weights"] is True
 
