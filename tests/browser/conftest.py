@@ -16,7 +16,9 @@ CHROMIUM = os.environ.get("REELSERVE_TEST_CHROMIUM", "/usr/bin/chromium")
 LOOPBACK_ONLY = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread while
+# it is started, and the asyncio tests that run after these (asyncio.run) need none to be running.
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
