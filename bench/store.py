@@ -54,14 +54,16 @@ def main() -> None:
         backends["postgres"] = _postgres_store
     print(f"# reelserve bench/store.py  sizes={args.sizes} ops={args.ops} repeat={args.repeat} "
           f"backends={','.join(backends)} python={platform.python_version()} host={platform.node()}")
-    print(f"{'backend':<9}{'rows':>9}{'submit/s':>10}{'status/s':>10}{'claim/s':>10}"
-          f"{'submit×':>9}{'status×':>9}{'claim×':>9}")
+    print(f"{'backend':<9}{'rows':>9}{'submit/s':>10}{'status/s':>10}{'claim/s':>10}{'history/s':>10}"
+          f"{'submit×':>9}{'status×':>9}{'claim×':>9}{'history×':>9}")
     for name, opener in backends.items():
         rates = _median_rates(opener, sizes, args.ops, args.repeat)
         for size in sizes:
             row, base = rates[size], rates[sizes[0]]
             print(f"{name:<9}{size:>9,}{row['submit']:>10.0f}{row['status']:>10.0f}{row['claim']:>10.0f}"
-                  + "".join(f"{row[op] / base[op]:>9.2f}" for op in ("submit", "status", "claim")), flush=True)
+                  f"{row['history']:>10.0f}"
+                  + "".join(f"{row[op] / base[op]:>9.2f}" for op in ("submit", "status", "claim", "history")),
+                  flush=True)
     print("# ratio = ops/s at this size ÷ ops/s at the smallest; 1.00 is flat")
 
 
@@ -87,8 +89,12 @@ def _measure(store: JobStore, owner: str, ops: int) -> dict[str, float]:
     for _ in range(ops):
         assert store.claim("bench", 300) is not None
     claimed = time.perf_counter()
+    cursor = None
+    for _ in range(ops):  # GET /v1/requests pages of 20, walking back from the newest
+        cursor = store.history(owner, 20, before=cursor).next_before
+    paged = time.perf_counter()
     return {"submit": ops / (submitted - started), "status": ops / (polled - submitted),
-            "claim": ops / (claimed - polled)}
+            "claim": ops / (claimed - polled), "history": ops / (paged - claimed)}
 
 
 @contextmanager

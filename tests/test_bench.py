@@ -38,7 +38,7 @@ def test_store_bench_prints_both_backends_side_by_side(pg_server) -> None:
     rows = [line.split() for line in lines[2:-1]]
     assert [(r[0], r[1]) for r in rows] == [("sqlite", "100"), ("sqlite", "2,000"), ("postgres", "100"),
                                             ("postgres", "2,000")]
-    assert all(float(r[2]) > 0 and r[5] == "1.00" for r in rows[::2])
+    assert all(float(r[2]) > 0 and float(r[5]) > 0 and r[6] == "1.00" for r in rows[::2])  # history/s, submit×
 
 
 def test_api_bench_measures_every_target_and_the_overhead(tiny_cache, pg_server) -> None:

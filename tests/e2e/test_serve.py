@@ -57,6 +57,8 @@ def test_seed_walkthrough_gives_a_playable_mp4_with_sound(server, tmp_path) -> N
     shots = result["metadata"]["shots"]  # standard defaults to intelligent: split at the prompt's cut cues
     assert len(shots) >= 3 and sum(s["duration_seconds"] for s in shots) == 5.0
 
+    poster = httpx.get(result["output"]["poster"], timeout=30)  # a JPEG of one frame, signed like the video
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
     video = httpx.get(result["output"]["video"], timeout=30)  # no Authorization header
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     path = tmp_path / "out.mp4"
@@ -103,11 +105,11 @@ def python_snippets(doc: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
 
 
-@pytest.mark.parametrize("doc,index", [("docs/client.md", i) for i in range(4)] + [("README.md", 0)])
+@pytest.mark.parametrize("doc,index", [("docs/client.md", i) for i in range(5)] + [("README.md", 0)])
 def test_every_python_snippet_in_the_docs_runs(server, tmp_path, doc, index) -> None:
     base, key = server
     snippets = python_snippets(Path(__file__).resolve().parents[2] / doc)
-    assert len(snippets) == (4 if doc == "docs/client.md" else 1)  # a new snippet needs a row above
+    assert len(snippets) == (5 if doc == "docs/client.md" else 1)  # a new snippet needs a row above
     env = {**os.environ, "REELSERVE_BASE_URL": base, "REELSERVE_API_KEY": key}
     ran = subprocess.run([sys.executable, "-c", snippets[index]], cwd=tmp_path, capture_output=True, text=True,
                          env=env, timeout=240)
@@ -260,3 +262,32 @@ def test_every_url_field_the_docs_name_exists() -> None:
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for name in re.findall(r"`(\w+_url)`", page.read_text()):
             assert name in real, f"{page.name} names `{name}`, which no response or setting has"
+
+
+def test_the_sdk_pages_through_the_history_and_sees_the_poster(server, finished) -> None:
+    import asyncio
+
+    import reelserve
+
+    base, key = server
+    request_id, _ = finished
+    with reelserve.Client(base, key) as client:
+        for _ in range(2):
+            client.submit(STANDARD, {"prompt": "more history", "duration": 3})
+        seen, cursor = [], None
+        while True:
+            page = client.list_requests(limit=2, cursor=cursor)
+            seen += page.requests
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    assert len({r.request_id for r in seen}) == len(seen) >= 3  # every request once, over several pages
+    mine = next(r for r in seen if r.request_id == request_id)
+    assert mine.status == "completed" and mine.input["prompt"] == "a kite" and mine.poster_url
+    assert httpx.get(mine.poster_url).headers["content-type"] == "image/jpeg"
+
+    async def first_page():
+        async with reelserve.AsyncClient(base, key) as client:
+            return await client.list_requests(limit=1)
+
+    assert asyncio.run(first_page()).requests[0].request_id == seen[0].request_id

@@ -101,7 +101,8 @@ class Recording:
             self.events.write("lease_lost", job=job_id, worker=worker_id)
         return held
 
-    def complete(self, job_id: str, worker_id: str, output_key: str, metadata: dict[str, Any]) -> None:
+    def complete(self, job_id: str, worker_id: str, output_key: str, metadata: dict[str, Any],
+                 poster_key: str | None = None) -> None:
         job = self.get(job_id)
         if job is not None and job.input["prompt"] == "freeze-at-commit" and job.attempts == 1:
             self.events.write("freezing", job=job_id, worker=worker_id)
@@ -109,7 +110,7 @@ class Recording:
             while not go.exists():
                 time.sleep(0.01)
         try:
-            super().complete(job_id, worker_id, output_key, metadata)
+            super().complete(job_id, worker_id, output_key, metadata, poster_key=poster_key)
         except LeaseLostError:
             self.events.write("rejected", job=job_id, worker=worker_id, key=output_key)
             raise

@@ -83,6 +83,25 @@ class StoreContract:
         assert store.queue_position(jobs[2]) == 0
         assert store.queue_position(jobs[3]) == 1
 
+    def test_history_is_the_owners_requests_newest_first_in_stable_pages(self, store: JobStore, owner: str) -> None:
+        other, _ = store.create_key("other")
+        mine = [submit(store, owner, "m", {"n": i}) for i in range(5)]
+        submit(store, other.id, "m", BODY)
+        first = store.history(owner, limit=2)
+        assert [j.id for j in first.jobs] == [mine[4].id, mine[3].id] and first.next_before is not None
+        submit(store, owner, "m", {"n": 99})  # a submit between pages shifts nothing
+        second = store.history(owner, limit=2, before=first.next_before)
+        assert [j.id for j in second.jobs] == [mine[2].id, mine[1].id]
+        last = store.history(owner, limit=2, before=second.next_before)
+        assert [j.id for j in last.jobs] == [mine[0].id] and last.next_before is None
+        assert store.history(other.id, limit=10).jobs[0].owner == other.id
+
+    def test_a_completed_job_keeps_its_poster_key(self, store: JobStore, owner: str) -> None:
+        job = submit(store, owner, "m", BODY)
+        store.claim("w", 30)
+        store.complete(job.id, "w", f"{job.id}/1-a/video.mp4", {}, poster_key=f"{job.id}/1-a/poster.jpg")
+        assert store.get(job.id).poster_key == f"{job.id}/1-a/poster.jpg"
+
     def test_active_counts_by_model_and_status(self, store: JobStore, owner: str) -> None:
         assert store.active_counts() == {}
         for model in ("a", "a", "a", "b"):

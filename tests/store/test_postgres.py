@@ -46,7 +46,7 @@ def test_migrations_run_once_even_from_several_processes_at_once(pg_url: str) ->
         thread.join()
     stores[0].migrate()
     with psycopg.connect(pg_url) as conn:
-        assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+        assert conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == [(1,), (2,)]
     for store in stores:
         store.close()
 

@@ -28,7 +28,7 @@ def test_sqlite_uses_wal_and_migrates_idempotently(tmp_path: Path) -> None:
     store.migrate()
     conn = store._conn()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert [tuple(r) for r in conn.execute("SELECT version FROM schema_migrations")] == [(1,), (2,)]
+    assert [tuple(r) for r in conn.execute("SELECT version FROM schema_migrations")] == [(1,), (2,), (3,)]
     columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
     assert {"owner", "model_id", "input", "status", "seq", "created_at", "attempts", "lease_owner",
             "lease_expires_at", "output_key", "error_code", "error_message", "metadata"} <= columns

@@ -401,9 +401,10 @@ def test_a_storage_outage_during_the_upload_is_retried_not_failed(settings, part
     real_put, calls = storage.put, []
 
     def flaky_put(key, source):
-        calls.append(key)
-        if len(calls) <= 2:
-            raise StorageUnavailableError("The media storage is unavailable (upload: connection refused).")
+        if key.endswith("video.mp4"):  # the video's upload; the poster goes up first, and fine
+            calls.append(key)
+            if len(calls) <= 2:
+                raise StorageUnavailableError("The media storage is unavailable (upload: connection refused).")
         real_put(key, source)
 
     storage.put = flaky_put
@@ -426,3 +427,15 @@ def fast_retries():
         yield
     finally:
         runner.STORE_RETRY_SECONDS = real
+
+
+def test_a_completed_job_has_a_poster_of_the_videos_size(settings, parts, tiny_engine) -> None:
+    from PIL import Image
+
+    store, storage, owner = parts
+    job = submit(store, owner, STANDARD, BODY)
+    make_worker(settings, store, storage, tiny_engine).run_once()
+    done = store.get(job.id)
+    assert done.poster_key == done.output_key.replace("video.mp4", "poster.jpg")
+    with Image.open(storage.path_for(done.poster_key)) as poster:
+        assert poster.format == "JPEG" and poster.size == (done.metadata["width"], done.metadata["height"])

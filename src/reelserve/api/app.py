@@ -12,7 +12,7 @@ from reelserve.api.docs import install_docs
 from reelserve.api.errors import install_error_handlers
 from reelserve.api.limits import BodyLimitMiddleware
 from reelserve.api.access import AccessMiddleware
-from reelserve.api.routes import health, media, metrics, models, requests
+from reelserve.api.routes import health, history, media, metrics, models, requests
 from reelserve.catalog import RECIPES, input_model_for
 from reelserve.storage import LocalMediaStorage, MediaStorage
 from reelserve.store import JobStore
@@ -26,7 +26,7 @@ DESCRIPTION = (
 def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> FastAPI:
     app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.services = Services(config=config, store=store, storage=storage)
-    for module in (models, requests, health, metrics):
+    for module in (models, requests, history, health, metrics):
         app.include_router(module.router)
     if isinstance(storage, LocalMediaStorage):  # other storages hand out links that do not point here
         app.include_router(media.router_for(storage))

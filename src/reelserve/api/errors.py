@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
@@ -98,6 +99,17 @@ def _leaf_routes(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
             yield route
 
 
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's own checks of path, query and header parameters, in the one error shape (422001);
+    # the bodies of the submit routes are checked by api/body.py.
+    assert isinstance(exc, RequestValidationError)
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]}
+              for e in exc.errors()[:20]]
+    summary = "; ".join(f"{' '.join(map(str, d['loc']))}: {d['msg']}" for d in detail)
+    return JSONResponse(error_body(422001, f"Invalid request: {summary}. Fix it and send it again.", detail),
+                        status_code=422)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(error_body(500001, errors.ReelserveError.__doc__.strip()), status_code=500)  # type: ignore[union-attr]
@@ -106,4 +118,5 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.ReelserveError, _reelserve_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _unexpected_error)

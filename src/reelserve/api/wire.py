@@ -5,6 +5,7 @@ Pure formatting: the handlers look up what a body needs (a queue position, a sig
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ class ErrorInfo(BaseModel):
 
 class Output(BaseModel):
     video: str
+    poster: str | None = Field(None, description="reelserve extension: a signed JPEG link to one frame of the video.")
 
 
 class ResultResponse(BaseModel):
@@ -50,6 +52,23 @@ class ResultResponse(BaseModel):
     created_at: str
     started_at: str | None
     finished_at: str | None
+
+
+class HistoryItem(BaseModel):
+    request_id: str
+    model_id: str
+    status: StatusValue
+    input: dict[str, Any] = Field(description="The validated input, defaults filled in.")
+    output: Output | None = None
+    error: ErrorInfo | None = None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
+class HistoryResponse(BaseModel):
+    requests: list[HistoryItem] = Field(description="This API key's requests, newest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null on the last.")
 
 
 class CancelResponse(BaseModel):
@@ -116,15 +135,39 @@ def status_body(base_url: str, job: Job, queue_position: int | None) -> dict[str
     return body
 
 
-def result_body(job: Job, video_url: str | None) -> dict[str, Any]:
-    """`video_url` is the signed link to a completed job's video (None otherwise)."""
+@dataclass(frozen=True)
+class OutputLinks:
+    """A completed job's signed links: its video, and its poster when the worker wrote one."""
+
+    video: str
+    poster: str | None = None
+
+
+def output_body(links: OutputLinks) -> dict[str, str]:
+    # The seeds' `output.video` exactly as it was; `poster` only when there is one.
+    return {"video": links.video} | ({"poster": links.poster} if links.poster else {})
+
+
+def result_body(job: Job, links: OutputLinks | None) -> dict[str, Any]:
+    """`links` are a completed job's signed links (None otherwise)."""
     body: dict[str, Any] = {"request_id": job.id, "model_id": job.model_id, "status": job.status.value}
-    if video_url is not None:
-        body["output"] = {"video": video_url}
+    if links is not None:
+        body["output"] = output_body(links)
     if job.status is Status.FAILED:
         body["error"] = {"code": job.error_code, "message": job.error_message}
     if job.metadata and job.status.is_terminal:
         body["metadata"] = job.metadata
+    body.update(created_at=iso(job.created_at), started_at=iso(job.started_at), finished_at=iso(job.finished_at))
+    return body
+
+
+def history_item(job: Job, links: OutputLinks | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"request_id": job.id, "model_id": job.model_id, "status": job.status.value,
+                            "input": job.input}
+    if links is not None:
+        body["output"] = output_body(links)
+    if job.status is Status.FAILED:
+        body["error"] = {"code": job.error_code, "message": job.error_message}
     body.update(created_at=iso(job.created_at), started_at=iso(job.started_at), finished_at=iso(job.finished_at))
     return body
 

@@ -15,7 +15,8 @@ import httpx
 
 from reelserve.client import errors
 from reelserve.client._base import DEFAULT_TIMEOUT, ClientBase, OnUpdate, RetryPolicy, Waiter
-from reelserve.client._wire import Result, Status, error_from_response, parse_result, parse_status
+from reelserve.client._wire import (RequestPage, Result, Status, error_from_response, parse_page, parse_result,
+                                    parse_status)
 
 
 class Client(ClientBase):
@@ -55,6 +56,12 @@ class Client(ClientBase):
         if download_to is not None:
             handle.download(download_to, result=result)
         return result
+
+    def list_requests(self, *, limit: int = 20, cursor: str | None = None) -> RequestPage:
+        """This key's requests, newest first (reelserve's GET /v1/requests); pass `next_cursor` for the next page."""
+        params: dict[str, Any] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        body = self._json("GET", f"{self.base_url}/v1/requests", idempotent=True, params=params, headers=self._auth)
+        return parse_page(body)
 
     # --- sending -----------------------------------------------------------------------------
 

@@ -68,12 +68,22 @@ class Result:
     status: str
     model_id: str | None = None
     video_url: str | None = None
+    poster_url: str | None = None  # reelserve extension: a JPEG of one frame
     error: Failed | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
+    input: dict[str, Any] | None = None  # in history pages: the validated input
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    """One page of `Client.list_requests`: the key's requests, newest first, and the next page's cursor."""
+
+    requests: list[Result]
+    next_cursor: str | None
 
 
 def normalize_state(value: Any) -> str:
@@ -103,14 +113,23 @@ def parse_result(body: dict[str, Any], request_id: str) -> Result:
     video = output.get("video")
     if isinstance(video, dict):  # fal-style {"video": {"url": ...}}
         video = video.get("url")
+    poster = output.get("poster")
     error = body.get("error") or {}
     return Result(
         request_id=rid, status=state, model_id=body.get("model_id"),
-        video_url=video if isinstance(video, str) else None,
+        video_url=video if isinstance(video, str) else None, poster_url=poster if isinstance(poster, str) else None,
         error=Failed(rid, error.get("code"), error.get("message")) if state == "failed" else None,
         metadata=body.get("metadata") or {}, created_at=body.get("created_at"),
-        started_at=body.get("started_at"), finished_at=body.get("finished_at"), raw=body,
+        started_at=body.get("started_at"), finished_at=body.get("finished_at"),
+        input=body.get("input") if isinstance(body.get("input"), dict) else None, raw=body,
     )
+
+
+def parse_page(body: dict[str, Any]) -> RequestPage:
+    items = body.get("requests") if isinstance(body.get("requests"), list) else []
+    cursor = body.get("next_cursor")
+    return RequestPage([parse_result(item, "") for item in items if isinstance(item, dict)],
+                       cursor if isinstance(cursor, str) and cursor else None)
 
 
 def error_from_response(response: httpx.Response) -> errors.APIError:

@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from reelserve.media.clip import Clip
 from reelserve.media.mp4 import write_mp4
+from reelserve.media.poster import write_poster
 
-__all__ = ["Clip", "write_mp4"]
+__all__ = ["Clip", "write_mp4", "write_poster"]

@@ -25,6 +25,14 @@ def check_job_id(job_id: str) -> str:
     return job_id
 
 
+CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg"}
+
+
+def content_type(key: str) -> str:
+    """What a stored object is, by its name: the videos and their posters."""
+    return CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream")
+
+
 def media_key(job_id: str, attempt: str | None = None, filename: str = "video.mp4") -> str:
     return f"{job_id}/{attempt}/{filename}" if attempt else f"{job_id}/{filename}"
 

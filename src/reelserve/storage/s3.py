@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reelserve.errors import ConfigurationError, StorageUnavailableError
-from reelserve.storage.base import MediaStorage, check_job_id, is_valid_key
+from reelserve.storage.base import MediaStorage, check_job_id, content_type, is_valid_key
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class S3MediaStorage(MediaStorage):
     def put(self, key: str, source: Path) -> None:
         with _unavailable_as_retryable("upload"):
             self._client.upload_file(str(source), self.bucket, self._object(key), Config=self._transfer,
-                                     ExtraArgs={"ContentType": "video/mp4"})
+                                     ExtraArgs={"ContentType": content_type(key)})
 
     def url_for(self, key: str) -> str:
         return self._client.generate_presigned_url(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from reelserve.store.base import JobStore, Reaped, SubmitLimits
-from reelserve.store.job import TERMINAL, ApiKey, Job, Status, WorkerInfo
+from reelserve.store.job import TERMINAL, ApiKey, HistoryPage, Job, Status, WorkerInfo
 from reelserve.store.sqlite import SqliteJobStore
 
-__all__ = ["TERMINAL", "ApiKey", "Job", "JobStore", "Reaped", "SqliteJobStore", "Status", "SubmitLimits", "WorkerInfo",
+__all__ = ["TERMINAL", "ApiKey", "HistoryPage", "Job", "JobStore", "Reaped", "SqliteJobStore", "Status", "SubmitLimits", "WorkerInfo",
            "open_store"]
 
 

@@ -29,9 +29,10 @@ import aiosql
 
 from reelserve import metrics
 from reelserve.errors import IdempotencyKeyReusedError, InvalidTransitionError, LeaseLostError, TooManyRequestsError
-from reelserve.store.job import ApiKey, Job, Status, WorkerInfo
+from reelserve.store.job import ApiKey, HistoryPage, Job, Status, WorkerInfo
 
 KEY_PREFIX = "rs_"
+HISTORY_START = 2**62  # above every seq: the first page of a history
 MAX_ATTEMPTS = 3  # claims a request gets before a worker dying under it counts as the request's fault
 IDEMPOTENCY_TTL = timedelta(hours=24)
 TOMBSTONE_TTL = timedelta(days=30)  # how long an expired id answers "expired" rather than "not found"
@@ -223,6 +224,13 @@ class JobStore(abc.ABC):
             row = self._read_row("get_owned_job", id=job_id, owner=owner)
         return None if row is None else self._job(row)
 
+    def history(self, owner: str, limit: int, before: int | None = None) -> HistoryPage:
+        """`owner`'s requests, newest first, `limit` at a time; `before` is a page's `next_before`."""
+        with self._connection() as conn:
+            rows = self._rows(conn, "history_page", owner=owner, before=before or HISTORY_START, limit=limit + 1)
+        jobs = [self._job(row) for row in rows[:limit]]
+        return HistoryPage(jobs, jobs[-1].seq if len(rows) > limit else None)
+
     def active_counts(self) -> dict[tuple[str, Status], int]:
         """Jobs queued and in progress, by (model id, status): what /metrics reports as queue depth."""
         with self._connection() as conn:
@@ -281,10 +289,11 @@ class JobStore(abc.ABC):
                 self._claimable(conn)
         return Reaped(requeued=[r["id"] for r in requeued], interrupted=[r["id"] for r in interrupted])
 
-    def complete(self, job_id: str, worker_id: str, output_key: str, metadata: dict[str, Any]) -> None:
+    def complete(self, job_id: str, worker_id: str, output_key: str, metadata: dict[str, Any],
+                 poster_key: str | None = None) -> None:
         """Mark a leased job completed; fenced on the lease so a stale worker cannot publish."""
         self._fenced("complete_job", id=job_id, worker=worker_id, now=utcnow(), output_key=output_key,
-                     metadata=metadata)
+                     poster_key=poster_key, metadata=metadata)
 
     def fail(self, job_id: str, worker_id: str, code: str, message: str, metadata: dict[str, Any]) -> None:
         if not code or not message:
@@ -363,6 +372,7 @@ class JobStore(abc.ABC):
             finished_at=time(row["finished_at"]), attempts=row["attempts"], lease_owner=row["lease_owner"],
             lease_expires_at=time(row["lease_expires_at"]), progress=row["progress"], output_key=row["output_key"],
             error_code=row["error_code"], error_message=row["error_message"], metadata=data(row["metadata"]),
+            poster_key=row["poster_key"], seq=row["seq"],
         )
 
     def _key(self, row: Row) -> ApiKey:

@@ -45,6 +45,16 @@ class Job:
     error_code: str | None = None
     error_message: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    poster_key: str | None = None  # a JPEG of one frame, beside the video
+    seq: int = 0  # submit order: the queue's order, and the history cursor
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a key's requests, newest first; `next_before` is the cursor of the next page."""
+
+    jobs: list[Job]
+    next_before: int | None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -30,7 +30,7 @@ from reelserve.catalog import input_model_for, recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
 from reelserve.engines.runtime import cuda_memory
 from reelserve.errors import GenerationError, LeaseLostError, StoredInputError, StoreBusyError, UnavailableError
-from reelserve.media import Clip, write_mp4
+from reelserve.media import Clip, write_mp4, write_poster
 from reelserve.storage import MediaStorage, media_key
 from reelserve.store import Job, JobStore
 from reelserve.worker.janitor import Janitor
@@ -47,6 +47,13 @@ INTERNAL_ERROR_MESSAGE = "An internal error stopped this request. It was not ret
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Published(NamedTuple):
+    """Where one attempt's files were stored: under keys of its own, so no attempt overwrites another's."""
+
+    video_key: str
+    poster_key: str
 
 
 def spec_for(job: Job) -> GenerationSpec:
@@ -255,9 +262,9 @@ class Worker:
             metadata = {"seed": spec.seed, **metadata}
             started = time.perf_counter()
             clip = self._generate(job, spec, lease)
-            key, timings = self._publish(job, clip)
+            published, timings = self._publish(job, clip)
             timings["total_seconds"] = round(time.perf_counter() - started, 4)
-            self._complete(job, lease, key, _result_metadata(spec, clip, self.engine_info, timings))
+            self._complete(job, lease, published, _result_metadata(spec, clip, self.engine_info, timings))
         except LeaseLostError:
             log.warning("job %s: no longer this worker's; its result, if any, was discarded", job.id)
         except UnavailableError:
@@ -282,24 +289,32 @@ class Worker:
         lease.check()
         return clip
 
-    def _publish(self, job: Job, clip: Clip) -> tuple[str, dict[str, float]]:
-        """Encode the MP4 and upload it under this attempt's own key; (key, encode and store seconds)."""
+    def _publish(self, job: Job, clip: Clip) -> tuple[Published, dict[str, float]]:
+        """Encode the MP4 and its poster and upload both under this attempt's own keys; with the
+        encode and store seconds."""
         self.scratch_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        attempt = f"{job.attempts}-{secrets.token_hex(4)}"
+        published = Published(media_key(job.id, attempt), media_key(job.id, attempt, "poster.jpg"))
         with tempfile.TemporaryDirectory(dir=self.scratch_dir) as scratch:
             began = time.perf_counter()
-            path = write_mp4(clip, Path(scratch) / "video.mp4")
+            video = write_mp4(clip, Path(scratch) / "video.mp4")
+            poster = write_poster(clip, Path(scratch) / "poster.jpg")
             encoded = time.perf_counter()
-            key = media_key(job.id, attempt=f"{job.attempts}-{secrets.token_hex(4)}")
-            self._retrying(lambda: self.storage.put(key, path), "the upload")
+            # The poster first: once the video is stored, the completion may point at both.
+            self._retrying(lambda: self.storage.put(published.poster_key, poster), "the poster upload")
+            self._retrying(lambda: self.storage.put(published.video_key, video), "the upload")
             stored = time.perf_counter()
-        return key, {"encode_seconds": round(encoded - began, 4), "store_seconds": round(stored - encoded, 4)}
+        return published, {"encode_seconds": round(encoded - began, 4), "store_seconds": round(stored - encoded, 4)}
 
-    def _complete(self, job: Job, lease: Lease, key: str, metadata: dict[str, Any]) -> None:
+    def _complete(self, job: Job, lease: Lease, published: Published, metadata: dict[str, Any]) -> None:
         """Publish: the fenced completion. If another worker took the job over, it raises and this upload goes."""
+        def complete() -> None:
+            self.store.complete(job.id, self.id, published.video_key, metadata, poster_key=published.poster_key)
+
         try:
-            self._write_outcome(lease, lambda: self.store.complete(job.id, self.id, key, metadata), "the completion")
+            self._write_outcome(lease, complete, "the completion")
         except LeaseLostError:
-            self._discard_upload(job.id, key)
+            self._discard_upload(job.id, published)
             raise
         log.info("job %s completed in %.1f s (attempt %d)", job.id, metadata["timings"]["total_seconds"], job.attempts)
         metrics.OUTCOMES.labels(job.model_id, "completed", "").inc()
@@ -324,15 +339,16 @@ class Worker:
         except StoreBusyError:  # progress is best-effort; a lost lease still raises LeaseLostError
             log.warning("job %s: progress not recorded (database unavailable)", job.id)
 
-    def _discard_upload(self, job_id: str, key: str) -> None:
-        """Delete this attempt's upload, unless the row names it: a completion whose reply was lost
+    def _discard_upload(self, job_id: str, published: Published) -> None:
+        """Delete this attempt's uploads, unless the row names them: a completion whose reply was lost
         to a dropped connection did commit, and its retry is what got rejected."""
         try:
-            published = self.store.get(job_id)
+            row = self.store.get(job_id)
         except StoreBusyError:
             return  # unsure, so keep it: the retention purge deletes everything under the request
-        if published is None or published.output_key != key:
-            self.storage.delete(key)  # never referenced; the winner's upload is under its own key
+        if row is None or row.output_key != published.video_key:
+            for key in published:  # never referenced; the winner's uploads are under their own keys
+                self.storage.delete(key)
 
     def _retrying(self, action: Callable[[], None], what: str) -> None:
         """Run `action`, retrying while the database or storage is unavailable, for up to one lease

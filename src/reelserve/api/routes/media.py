@@ -12,14 +12,14 @@ from starlette.types import Receive, Scope, Send
 
 from reelserve.api.ranges import byte_ranges, range_header
 from reelserve.api.wire import ErrorResponse
-from reelserve.storage import LocalMediaStorage
+from reelserve.storage import LocalMediaStorage, content_type
 
 
 class _MediaFile(FileResponse):
     """A FileResponse that sees only the Range the route decided on (see api/ranges.py)."""
 
     def __init__(self, path: Path, ranges: list[tuple[int, int]] | None) -> None:
-        super().__init__(path, media_type="video/mp4", headers={"Cache-Control": "private, max-age=3600"})
+        super().__init__(path, media_type=content_type(path.name), headers={"Cache-Control": "private, max-age=3600"})
         self._range = range_header(ranges).encode() if ranges else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -30,7 +30,9 @@ class _MediaFile(FileResponse):
 
 
 MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The MP4", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+    200: {"description": "The MP4 (output.video) or its poster JPEG (output.poster)",
+          "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}},
+                      "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
     206: {"description": "The requested byte ranges (RFC 9110)",
           "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}},
                       "multipart/byteranges": {"schema": {"type": "string", "format": "binary"}}}},
@@ -50,7 +52,7 @@ def router_for(storage: LocalMediaStorage) -> APIRouter:
         path = storage.signed_path(key, expires, signature)  # checked by the signer that made the link
         return _MediaFile(path, byte_ranges(request.headers.get("range"), path.stat().st_size))
 
-    summary = "A result's MP4 by its signed link (output.video): no key needed, Range supported"
+    summary = "A result's MP4 or poster by its signed link (output.video, output.poster): no key needed, Range supported"
     router.add_api_route("/media/{key:path}", get_media, methods=["GET"], operation_id="get_media",
                          response_class=FileResponse, responses=MEDIA_RESPONSES, summary=summary)
     router.add_api_route("/media/{key:path}", get_media, methods=["HEAD"], include_in_schema=False)

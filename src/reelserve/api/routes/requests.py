@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from reelserve.api.deps import KeyDep, ServicesDep
-from reelserve.api.wire import (CancelResponse, ErrorResponse, ResultResponse, StatusResponse, cancel_body,
-                                result_body, status_body)
+from reelserve.api.wire import (CancelResponse, ErrorResponse, OutputLinks, ResultResponse, StatusResponse,
+                                cancel_body, result_body, status_body)
 from reelserve.errors import RequestExpiredError, RequestNotFoundError
 from reelserve.ids import is_request_id
 from reelserve.store import Job, Status
@@ -54,8 +54,15 @@ def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]
             summary="Outputs and metadata; the current state while unfinished")
 def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
     job = _owned_job(svc, key, request_id)
-    video_url = svc.storage.url_for(job.output_key) if job.status is Status.COMPLETED and job.output_key else None
-    return result_body(job, video_url)
+    return result_body(job, output_links(svc, job))
+
+
+def output_links(svc: ServicesDep, job: Job) -> OutputLinks | None:
+    """Freshly signed links to a completed job's files; None for any other job."""
+    if job.status is not Status.COMPLETED or not job.output_key:
+        return None
+    return OutputLinks(svc.storage.url_for(job.output_key),
+                       svc.storage.url_for(job.poster_key) if job.poster_key else None)
 
 
 @router.post("/cancel", operation_id="cancel_request", response_model=CancelResponse, summary="Cancel a queued request")

@@ -38,6 +38,11 @@ SELECT * FROM jobs WHERE id = :id;
 -- name: get_owned_job(id, owner)^
 SELECT * FROM jobs WHERE id = :id AND owner = :owner;
 
+-- name: history_page(owner, before, limit)
+-- Newest first and strictly older than the cursor, so a page never shifts when requests are
+-- submitted meanwhile (they get higher seqs). Index: jobs_owner_seq.
+SELECT * FROM jobs WHERE owner = :owner AND seq < :before ORDER BY seq DESC LIMIT :limit;
+
 -- name: queue_position(id)^
 SELECT COUNT(*) AS ahead FROM jobs WHERE status = 'in_queue' AND seq < (SELECT seq FROM jobs WHERE id = :id);
 
@@ -73,10 +78,10 @@ UPDATE jobs SET progress = :progress WHERE id = :id AND status = 'in_progress' A
 -- name: renew_lease(id, worker, expires)!
 UPDATE jobs SET lease_expires_at = :expires WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
 
--- name: complete_job(id, worker, now, output_key, metadata)!
+-- name: complete_job(id, worker, now, output_key, poster_key, metadata)!
 UPDATE jobs
-SET status = 'completed', finished_at = :now, progress = 100, output_key = :output_key, metadata = :metadata,
-    lease_owner = NULL, lease_expires_at = NULL
+SET status = 'completed', finished_at = :now, progress = 100, output_key = :output_key, poster_key = :poster_key,
+    metadata = :metadata, lease_owner = NULL, lease_expires_at = NULL
 WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
 
 -- name: fail_job(id, worker, now, code, message, metadata)!
