@@ -21,3 +21,10 @@ def test_every_doc_the_readme_and_docs_link_to_exists() -> None:
         for target in re.findall(r"\]\(((?:docs/)?[\w.-]+\.md)\)", page.read_text()):
             base = ROOT if target.startswith("docs/") else page.parent
             assert (base / target).is_file(), f"{page.name} links to missing {target}"
+
+
+def test_every_image_the_readme_and_docs_show_exists() -> None:
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r'(?:\]\(|src=")((?:docs/)?[\w.-]+\.(?:png|jpg|svg))', page.read_text()):
+            base = ROOT if target.startswith("docs/") else page.parent
+            assert (base / target).is_file(), f"{page.name} shows missing {target}"

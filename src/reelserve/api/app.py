@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from reelserve.api.deps import ApiConfig, Services
 from reelserve.api.docs import install_docs
+from reelserve.api.playground import install_playground
 from reelserve.api.errors import install_error_handlers
 from reelserve.api.limits import BodyLimitMiddleware
 from reelserve.api.access import AccessMiddleware
@@ -31,6 +32,7 @@ def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> Fas
     if isinstance(storage, LocalMediaStorage):  # other storages hand out links that do not point here
         app.include_router(media.router_for(storage))
     install_docs(app)
+    install_playground(app)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     app.add_middleware(AccessMiddleware)  # added last: outermost, so it sees every answer and its time
