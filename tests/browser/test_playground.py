@@ -21,7 +21,9 @@ STANDARD = "kling/kling-3.0/standard/text-to-video"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_cache):
-    with live_server(tmp_path_factory.mktemp("playground"), tiny_cache) as live:
+    # No per-key limits: this module submits a few dozen requests a minute with one key.
+    with live_server(tmp_path_factory.mktemp("playground"), tiny_cache, max_active_per_key="0",
+                     submits_per_minute="0") as live:
         yield live
 
 
@@ -117,8 +119,9 @@ def test_a_queued_request_can_be_cancelled(server, page) -> None:
 
 def test_history_pages_through_the_keys_requests(server, page) -> None:
     for n in range(7):  # more than one page of six
-        httpx.post(f"{server.base}/v1/models/{STANDARD}", json={"prompt": f"history {n}", "duration": 3},
-                   headers=server.auth)
+        submitted = httpx.post(f"{server.base}/v1/models/{STANDARD}", json={"prompt": f"history {n}", "duration": 3},
+                               headers=server.auth)
+        assert submitted.status_code == 200, submitted.text
     page.page.get_by_label("API key").fill(server.key)
     page.page.get_by_label("API key").dispatch_event("change")
     items = page.page.locator("#history li")
@@ -213,3 +216,26 @@ def wait_done(server, request_id: str | None) -> dict:
                 return result
         time.sleep(0.1)
     raise AssertionError("the requests never finished")
+
+
+def test_a_failed_request_shows_the_servers_message(server, page) -> None:
+    """A failure as a worker records it: the page's request is claimed from the same queue and failed."""
+    from reelserve.store import SqliteJobStore
+
+    busy = httpx.post(f"{server.base}/v1/models/{PRO}", json={"prompt": "keeps the worker busy", "duration": 15},
+                      headers=server.auth).json()
+    while httpx.get(busy["status_url"], headers=server.auth).json()["status"] == "in_queue":
+        time.sleep(0.05)
+    fill_request(page.page, server.key, PRO, "A kite in a storm", 3)
+    page.page.get_by_role("button", name="Generate").click()
+    page.page.get_by_role("button", name="Cancel").wait_for()
+    store = SqliteJobStore(server.log.parent / "reelserve.db")
+    try:
+        job = store.claim("test-worker", 30)
+        store.fail(job.id, "test-worker", "generation_failed", "The engine stopped: try a shorter prompt.", {})
+    finally:
+        store.close()
+    page.page.wait_for_function("() => document.querySelector('#result').textContent.includes('engine stopped')",
+                                timeout=30_000)
+    assert "Failed (generation_failed): The engine stopped: try a shorter prompt." in page.page.locator("#result").inner_text()
+    wait_done(server, busy["request_id"])
