@@ -67,7 +67,9 @@ def test_two_api_replicas_and_three_workers_complete_300_requests_exactly_once(
     assert not rerun, f"{rerun}\n{[e for e in fleet.events() if e.get('job') in rerun or e['kind'] == 'lease_lost']}"
 
     objects = _bucket_keys(s3_endpoint, s3_url)
-    assert len(objects) == REQUESTS and {k.split("/")[0] for k in objects} == set(ids), "one video per request"
+    videos = [k for k in objects if k.endswith("/video.mp4")]
+    assert len(videos) == REQUESTS and {k.split("/")[0] for k in videos} == set(ids), "one video per request"
+    assert sorted(k.replace("poster.jpg", "video.mp4") for k in objects if k.endswith("/poster.jpg")) == sorted(videos)
     per_worker = Counter(e["pid"] for e in fleet.events("committed"))
     assert len(per_worker) == 3, f"every worker should have committed some requests: {per_worker}"
     p50, p99 = statistics.median(latencies), statistics.quantiles(latencies, n=100)[98]
