@@ -20,7 +20,7 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 
-const state = { models: [], model: null, polling: null, cursors: [null], page: 0, next: null };
+const state = { models: [], model: null, polling: null, cursors: [null], page: 0, next: null, loads: 0, key: null };
 
 // --- the API key: sessionStorage by default, localStorage only when asked --------------------
 
@@ -289,15 +289,17 @@ function showResult(result) {
 
 async function loadHistory() {
   if (!$("#api-key").value.trim()) return;
+  const load = ++state.loads;  // only the latest load may render: answers can arrive out of order
   const cursor = state.cursors[state.page];
   const query = new URLSearchParams({ limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) });
   let page;
   try {
     page = await api("GET", `/v1/requests?${query}`);
   } catch (error) {
-    $("#history").replaceChildren(el("li", { class: "error", text: error.message }));
+    if (load === state.loads) $("#history").replaceChildren(el("li", { class: "error", text: error.message }));
     return;
   }
+  if (load !== state.loads) return;
   state.next = page.next_cursor;
   $("#older").disabled = !page.next_cursor;
   $("#newer").disabled = state.page === 0;
@@ -366,6 +368,7 @@ async function copy(kind) {
 
 async function start() {
   loadKey();
+  state.key = $("#api-key").value.trim();
   const { models } = await (await fetch("/v1/models")).json();
   state.models = models;
   $("#model").replaceChildren(...models.map((m) => el("option", { value: m.model_id, text: m.model_id })));
@@ -373,7 +376,15 @@ async function start() {
   buildForm();
   $("#model").addEventListener("change", () => { state.model = models.find((m) => m.model_id === $("#model").value); buildForm(); });
   $("#form").addEventListener("submit", generate);
-  $("#api-key").addEventListener("change", () => { saveKey(); state.page = 0; state.cursors = [null]; loadHistory(); });
+  $("#api-key").addEventListener("change", () => {
+    saveKey();
+    const key = $("#api-key").value.trim();
+    if (key === state.key) return;  // a blur after an unchanged key keeps the page the user is on
+    state.key = key;
+    state.page = 0;
+    state.cursors = [null];
+    loadHistory();
+  });
   $("#remember").addEventListener("change", saveKey);
   document.querySelectorAll("[data-copy]").forEach((b) => b.addEventListener("click", () => copy(b.dataset.copy)));
   $("#older").addEventListener("click", () => { state.cursors[state.page + 1] = state.next; state.page += 1; loadHistory(); });
