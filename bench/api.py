@@ -5,8 +5,9 @@ Three measurements, each side by side in one run, each printed as a ratio:
 1. Throughput and latency of status polls and submits through `reelserve serve --no-worker` (on
    SQLite, and on PostgreSQL when reachable), against bench/bare_app.py: the same routes on the
    same FastAPI + uvicorn stack doing no work, the ceiling. Rounds alternate between targets.
-2. Queue pickup latency: submit to `in_progress` with an idle in-process worker; SQLite finds work
-   by polling (`worker_poll_seconds`, 0.5 s), PostgreSQL is woken by NOTIFY.
+2. Queue pickup latency: submit to `in_progress` with an idle worker: in the server's process or a
+   `reelserve worker` beside it on SQLite (woken by a datagram, store/wake.py; polling every
+   `worker_poll_seconds` is the fallback), and in-process on PostgreSQL (woken by NOTIFY).
 3. Service overhead: one tiny-weights request end to end through the API (submit, polls, result,
    download) ÷ the same request called directly on the engine in this process (generate + mux).
 
@@ -64,7 +65,9 @@ def main() -> None:
                                                                            database_url=url))
         _throughput(targets, args)
         stack.close()
-        stores = {"sqlite (poll)": False, **({"postgres (NOTIFY)": True} if postgres else {})}
+        # (on PostgreSQL, worker in its own process)
+        stores = {"sqlite, in-process": (False, False), "sqlite, worker process": (False, True),
+                  **({"postgres (NOTIFY)": (True, False)} if postgres else {})}
         _pickup_and_overhead(scratch, cache, stores, args)
 
 
@@ -137,17 +140,18 @@ def _call(conn: http.client.HTTPConnection, method: str, path: str, body: str | 
 # --- 2 and 3. pickup latency and service overhead --------------------------------------------------
 
 
-def _pickup_and_overhead(scratch: Path, cache: Path, stores: dict[str, bool], args: argparse.Namespace) -> None:
-    """`stores` maps a label to whether that server runs on PostgreSQL (else SQLite)."""
+def _pickup_and_overhead(scratch: Path, cache: Path, stores: dict[str, tuple[bool, bool]],
+                         args: argparse.Namespace) -> None:
+    """`stores` maps a label to (on PostgreSQL, else SQLite; the worker in a process of its own)."""
     engine = Ltx2Engine.load("tiny", device="cpu", cache_dir=cache, checkpoint="Lightricks/LTX-2")
     pickup: dict[str, list[float]] = {}
     through_api: dict[str, list[float]] = {}
     direct: list[float] = []
-    for name, on_postgres in stores.items():
+    for name, (on_postgres, separate) in stores.items():
         with contextlib.ExitStack() as stack:
             settings = {"database_url": stack.enter_context(pg.temporary_schema())} if on_postgres else {}
             base, key = stack.enter_context(_reelserve(scratch / f"worker-{len(pickup)}", cache, worker=True,
-                                                       **settings))
+                                                       separate_worker=separate, **settings))
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
                 _request(client, scratch)  # warm-up: first request pays lazy imports and caches
                 for _ in range(args.samples):
@@ -207,14 +211,19 @@ def _bare_server(scratch: Path) -> Iterator[tuple[str, None]]:
 
 
 @contextlib.contextmanager
-def _reelserve(data_dir: Path, cache: Path, *, worker: bool, **settings: str) -> Iterator[tuple[str, str]]:
+def _reelserve(data_dir: Path, cache: Path, *, worker: bool, separate_worker: bool = False,
+               **settings: str) -> Iterator[tuple[str, str]]:
+    """`reelserve serve`; with `worker`, a worker in it, or with `separate_worker` a `reelserve worker` beside it."""
     port = _free_port()
     data_dir.mkdir(parents=True)
     env = {**os.environ, "REELSERVE_CACHE_DIR": str(cache), "REELSERVE_MAX_ACTIVE_PER_KEY": "0",
            "REELSERVE_SUBMITS_PER_MINUTE": "0", **{f"REELSERVE_{k.upper()}": v for k, v in settings.items()}}
     command = [sys.executable, "-m", "reelserve.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-               "--weights", "tiny", *([] if worker else ["--no-worker"])]
-    with _process(command, data_dir / "serve.log", env):
+               "--weights", "tiny", *([] if worker and not separate_worker else ["--no-worker"])]
+    worker_command = [sys.executable, "-m", "reelserve.cli", "worker", "--data-dir", str(data_dir), "--weights", "tiny"]
+    with _process(command, data_dir / "serve.log", env), contextlib.ExitStack() as workers:
+        if separate_worker:
+            workers.enter_context(_process(worker_command, data_dir / "worker.log", env))
         base = f"http://127.0.0.1:{port}"
         _wait(lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200)
         key = (data_dir / "first-api-key").read_text().strip()

@@ -49,9 +49,9 @@ def test_api_bench_measures_every_target_and_the_overhead(tiny_cache, pg_server)
     assert out.startswith("# reelserve bench/api.py") and "postgres=yes" in out.splitlines()[0]
     for target in ("bare FastAPI", "reelserve/sqlite", "reelserve/postgres"):
         assert out.count(target) == 2, out  # one status-poll row and one submit row
-    assert "sqlite (poll)" in out and "postgres (NOTIFY)" in out
+    assert "sqlite, in-process" in out and "sqlite, worker process" in out and "postgres (NOTIFY)" in out
     ratios = [float(part.split()[0]) for part in out.split("ratio ")[1:]]
-    assert len(ratios) == 2 and min(ratios) > 0.5, out  # through the API can't be much faster than the engine
+    assert len(ratios) == 3 and min(ratios) > 0.5, out  # through the API can't be much faster than the engine
 
 
 def test_hostile_bench_prints_its_documented_columns() -> None:

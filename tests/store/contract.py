@@ -403,3 +403,24 @@ class StoreContract:
         assert all(store.get(i).status is Status.CANCELLED for i in cancelled)
         print(f"\n1,000 cancels racing 2 claimers: {len(cancelled)} cancelled, {len(claimed)} claimed, "
               "0 both, 0 lost, 0 claimed twice")
+
+    # --- waking idle workers ------------------------------------------------------------------
+
+    def test_a_submit_wakes_a_subscriber_after_it_commits(self, store: JobStore, owner: str) -> None:
+        woken = threading.Event()
+        seen: list[bool] = []
+
+        def on_new_job() -> None:
+            seen.append(store.claim("w", 30) is not None)  # the job is there when the wake arrives
+            woken.set()
+
+        unsubscribe = store.subscribe(on_new_job)
+        try:
+            time.sleep(0.2)  # PostgreSQL's listener connects, and wakes once on connecting
+            woken.clear()
+            seen.clear()
+            submit(store, owner, "m", BODY)
+            assert woken.wait(5), "the submit woke no subscriber"
+            assert seen and seen[0] is True
+        finally:
+            unsubscribe()

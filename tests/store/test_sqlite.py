@@ -43,3 +43,41 @@ def test_two_store_instances_share_one_queue(tmp_path: Path) -> None:
     job = submit(api, key.id, "m", {"prompt": "x"})
     assert worker.claim("w", 30).id == job.id
     assert api.get(job.id).lease_owner == "w"
+
+
+def test_a_submit_in_another_process_wakes_a_worker_here(tmp_path) -> None:
+    """`reelserve worker` processes beside `reelserve serve` on one SQLite file are woken by its submits."""
+    import subprocess
+    import sys
+    import threading
+
+    store = SqliteJobStore(tmp_path / "reelserve.db")
+    store.migrate()
+    owner = store.create_key("k")[0].id
+    woken = threading.Event()
+    unsubscribe = store.subscribe(woken.set)
+    script = ("import sys; from pathlib import Path; from reelserve.store import SqliteJobStore; "
+              "s = SqliteJobStore(Path(sys.argv[1])); s.submit_request(sys.argv[2], 'm', {'prompt': 'x'})")
+    try:
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / "reelserve.db"), owner], check=True, timeout=60)
+        assert woken.wait(5), "the other process's submit woke nothing here"
+    finally:
+        unsubscribe()
+        store.close()
+
+
+def test_wake_sockets_of_dead_processes_are_cleared_and_a_foreign_folder_is_not_used(tmp_path) -> None:
+    import os
+    import socket
+
+    from reelserve.store import wake
+
+    folder = tmp_path / "wake"
+    folder.mkdir(mode=0o700)
+    stale = folder / "999999-dead.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as gone:
+        gone.bind(str(stale))  # bound, then closed: its process is gone
+    wake.notify(folder)
+    assert not stale.exists()
+    os.chmod(folder, 0o755)  # readable by others: someone else could have made it
+    assert wake.listen(folder, lambda: None)() is None and list(folder.glob("*.sock")) == []

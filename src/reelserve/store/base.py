@@ -336,8 +336,8 @@ class JobStore(abc.ABC):
 
     def subscribe(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
         """Call `on_new_job` (from another thread) whenever a job may have become claimable; returns
-        the unsubscribe function. A hint only: workers still poll, so a backend without push (SQLite)
-        subscribes no one and a missed notification costs at most one poll interval."""
+        the unsubscribe function. A hint only: workers still poll, so a missed notification costs at
+        most one poll interval (PostgreSQL: LISTEN/NOTIFY; SQLite: store/wake.py)."""
         return lambda: None
 
     # --- running the named queries -------------------------------------------------------------

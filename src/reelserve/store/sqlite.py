@@ -14,12 +14,13 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from reelserve.errors import StoreBusyError, StoreUnavailableError
+from reelserve.store import wake
 from reelserve.store.base import JobStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class SqliteJobStore(JobStore):
         # and keys' hashes from other local users whatever the umask.
         self.path.touch(mode=0o600, exist_ok=True)
         self._local = threading.local()
+        self._wake_folder = wake.wake_folder(self.path)
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
 
@@ -82,12 +84,22 @@ class SqliteJobStore(JobStore):
         except sqlite3.OperationalError as exc:
             # Only after busy_timeout of waiting; callers see a retryable 503, never a raw "database is locked".
             raise StoreBusyError() from exc
+        self._local.claimable = False
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if self._local.claimable:  # after the commit, so a woken worker finds the job
+            wake.notify(self._wake_folder)
+
+    def _claimable(self, conn: sqlite3.Connection) -> None:
+        self._local.claimable = True
+
+    def subscribe(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
+        """Wakes from this process's API and from other processes on this database (store/wake.py)."""
+        return wake.listen(self._wake_folder, on_new_job)
 
     def _run_script(self, conn: sqlite3.Connection, script: str) -> None:
         # executescript() would COMMIT our transaction; run statement by statement instead.
