@@ -161,12 +161,12 @@ def _pickup_and_overhead(scratch: Path, cache: Path, stores: dict[str, tuple[boo
                     pickup.setdefault(name, []).append(picked)
     print("pickup: submit -> in_progress with an idle worker (status polled every 2 ms)")
     for name, values in pickup.items():
-        print(f"  {name:<20} p50 {statistics.median(values) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms")
+        print(f"  {name:<24} p50 {statistics.median(values) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms")
     alone = statistics.median(direct)
     print(f"overhead: a {BODY['duration']} s tiny-weights request, engine called directly {alone:.3f} s")
     for name, values in through_api.items():
         api = statistics.median(values)
-        print(f"  through the API, {name:<20} {api:.3f} s   ratio {api / alone:.2f}")
+        print(f"  through the API, {name:<24} {api:.3f} s   ratio {api / alone:.2f}")
     print("# random weights: the videos are noise; sizes, durations and timings are real")
 
 
