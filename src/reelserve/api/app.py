@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from reelserve.api.deps import ApiConfig, Services
 from reelserve.api.docs import install_docs
+from reelserve.api.keycache import KeyCache
 from reelserve.api.playground import install_playground
 from reelserve.api.errors import install_error_handlers
 from reelserve.api.limits import BodyLimitMiddleware
@@ -26,7 +27,8 @@ DESCRIPTION = (
 
 def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> FastAPI:
     app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
-    app.state.services = Services(config=config, store=store, storage=storage)
+    keys = KeyCache(store, ttl_seconds=config.key_cache_seconds)
+    app.state.services = Services(config=config, store=store, storage=storage, keys=keys)
     for module in (models, requests, history, health, metrics):
         app.include_router(module.router)
     if isinstance(storage, LocalMediaStorage):  # other storages hand out links that do not point here

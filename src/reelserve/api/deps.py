@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from reelserve.api.keycache import KeyCache
 from reelserve.errors import AuthenticationError
 from reelserve.storage import MediaStorage
 from reelserve.store import ApiKey, JobStore, SubmitLimits
@@ -22,6 +23,7 @@ class ApiConfig:
     retention_seconds: int = 7 * 24 * 3600  # named in the "expired" message
     submit_limits: SubmitLimits = SubmitLimits()  # none
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <it>`
+    key_cache_seconds: float = 1.0  # how long a key lookup is reused: a revocation takes effect within it
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Services:
     config: ApiConfig
     store: JobStore
     storage: MediaStorage
+    keys: KeyCache
 
 
 def services(request: Request) -> Services:
@@ -49,7 +52,7 @@ def current_key(svc: ServicesDep,
     """The API key in `Authorization: Bearer <key>`; 401001 for missing, malformed, unknown or revoked."""
     if credentials is None or not credentials.credentials.strip():
         raise AuthenticationError()
-    key = svc.store.authenticate(credentials.credentials.strip())
+    key = svc.keys.authenticate(credentials.credentials.strip())
     if key is None:
         raise AuthenticationError("Invalid or revoked API key: create one with `reelserve keys create --name NAME`.")
     return key
