@@ -62,3 +62,11 @@ def test_hostile_bench_prints_its_documented_columns() -> None:
     assert lines[1] in (ROOT / "docs" / "bench.md").read_text()
     hostile = lines[3].split()
     assert hostile[:2] == ["this", "hostile"] and int(hostile[-1]) < 8000  # the short error, not megabytes
+
+
+def test_frames_bench_checks_both_paths_agree_and_prints_its_columns() -> None:
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "frames.py"), "--sizes", "720p", "--repeat", "1"],
+                         capture_output=True, text=True, timeout=300, check=True)
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("# reelserve bench/frames.py") and lines[1] in (ROOT / "docs" / "bench.md").read_text()
+    assert lines[2].split()[:2] == ["720p", "121"]

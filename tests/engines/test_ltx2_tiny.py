@@ -116,3 +116,20 @@ def test_sound_off_skips_the_audio_decoder_and_vocoder(tiny_engine, monkeypatch)
         hook.remove()
     # Decoding only the video gives exactly the frames the full pipeline gives.
     np.testing.assert_array_equal(silent.frames, loud.frames)
+
+
+def test_frames_are_converted_on_the_device_exactly_as_the_numpy_path_did() -> None:
+    """frames_to_uint8 crops and rounds where the frames are; byte for byte what numpy produced."""
+    import numpy as np
+    import torch
+
+    from reelserve.engines.ltx2.engine import frames_to_uint8
+
+    generator = torch.Generator().manual_seed(3)
+    video = torch.rand((9, 3, 40, 64), generator=generator) * 1.2 - 0.1  # a little outside 0..1, as decoders give
+    video[0, 0, 0, :4] = torch.tensor([0.5 / 255, 1.5 / 255, 254.5 / 255, 1.0])  # rounding edges
+    array = video.permute(0, 2, 3, 1).numpy()[:7]
+    expected = (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)[:, 4:36, 8:56]
+    got = frames_to_uint8(video, num_frames=7, width=48, height=32)
+    assert got.dtype == np.uint8 and got.shape == (7, 32, 48, 3) and got.flags["C_CONTIGUOUS"]
+    assert np.array_equal(got, expected)
