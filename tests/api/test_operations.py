@@ -152,3 +152,23 @@ def test_docs_operations_lists_every_metric_served_and_its_rules_parse(api: Api)
     for rule in rules:
         assert re.findall(r"reelserve_\w+", rule["expr"])
         assert set(re.findall(r"reelserve_\w+", rule["expr"])) <= documented
+
+
+def test_a_500_has_the_request_id_and_headers_and_its_trace_is_logged_once(api: Api, caplog) -> None:
+    class Broken(RuntimeError):
+        pass
+
+    def broken(*args, **kwargs):
+        raise Broken("an internal detail the client must not see")
+
+    api.store.queue_position = broken  # a real store with one query broken
+    rid = api.submit(PRO).json()["request_id"]
+    with caplog.at_level(logging.INFO):
+        response = api.client.get(f"/v1/requests/{rid}/status", headers=api.headers)
+    assert response.status_code == 500 and response.json()["error_code"] == 500001
+    assert "internal detail" not in response.text and response.headers["x-request-id"]
+    assert response.headers["x-content-type-options"] == "nosniff" and response.headers["content-security-policy"]
+    traces = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], Broken)]
+    assert len(traces) == 1
+    access = [r.getMessage() for r in caplog.records if r.name == "reelserve.access" and "/status" in r.getMessage()]
+    assert access and " 500 " in access[0] and response.headers["x-request-id"] in access[0]

@@ -15,9 +15,11 @@ import time
 import uuid
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelserve import metrics
+from reelserve.api.errors import unexpected_error
 
 log = logging.getLogger("reelserve.access")
 
@@ -42,12 +44,13 @@ class AccessMiddleware:
         rid = incoming if CLIENT_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id.set(rid)
         status = 500  # what the client gets if the app raises before answering
+        started = False
         began = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-Id"] = rid
                 headers["X-Content-Type-Options"] = "nosniff"
@@ -57,6 +60,12 @@ class AccessMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            if started:
+                raise  # the answer has begun: nothing else can be sent
+            # Answered here, not by Starlette's outermost handler, so a 500 has the request id and headers.
+            response = await unexpected_error(Request(scope), exc)
+            await response(scope, receive, send_with_headers)
         finally:
             seconds = time.perf_counter() - began
             route = _route_template(scope)

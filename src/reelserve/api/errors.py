@@ -110,7 +110,9 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
                         status_code=422)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """A 500001 with no trace in the body; the traceback goes to the log. api/access.py answers with it,
+    so that a 500 carries the request id and security headers like any other answer."""
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(error_body(500001, errors.ReelserveError.__doc__.strip()), status_code=500)  # type: ignore[union-attr]
 
@@ -119,4 +121,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.ReelserveError, _reelserve_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(Exception, unexpected_error)  # for anything raised outside AccessMiddleware
