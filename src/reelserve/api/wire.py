@@ -148,28 +148,28 @@ def output_body(links: OutputLinks) -> dict[str, str]:
     return {"video": links.video} | ({"poster": links.poster} if links.poster else {})
 
 
-def result_body(job: Job, links: OutputLinks | None) -> dict[str, Any]:
-    """`links` are a completed job's signed links (None otherwise)."""
+def _request_fields(job: Job, links: OutputLinks | None) -> dict[str, Any]:
+    """What a result and a history item both say of a request."""
     body: dict[str, Any] = {"request_id": job.id, "model_id": job.model_id, "status": job.status.value}
     if links is not None:
         body["output"] = output_body(links)
     if job.status is Status.FAILED:
         body["error"] = {"code": job.error_code, "message": job.error_message}
+    body.update(created_at=iso(job.created_at), started_at=iso(job.started_at), finished_at=iso(job.finished_at))
+    return body
+
+
+def result_body(job: Job, links: OutputLinks | None) -> dict[str, Any]:
+    """`links` are a completed job's signed links (None otherwise)."""
+    body = _request_fields(job, links)
     if job.metadata and job.status.is_terminal:
         body["metadata"] = job.metadata
-    body.update(created_at=iso(job.created_at), started_at=iso(job.started_at), finished_at=iso(job.finished_at))
     return body
 
 
 def history_item(job: Job, links: OutputLinks | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"request_id": job.id, "model_id": job.model_id, "status": job.status.value,
-                            "input": job.input}
-    if links is not None:
-        body["output"] = output_body(links)
-    if job.status is Status.FAILED:
-        body["error"] = {"code": job.error_code, "message": job.error_message}
-    body.update(created_at=iso(job.created_at), started_at=iso(job.started_at), finished_at=iso(job.finished_at))
-    return body
+    """A request in GET /v1/requests: its result fields less the metadata, plus its validated input."""
+    return {**_request_fields(job, links), "input": job.input}
 
 
 def cancel_body(job: Job) -> dict[str, Any]:
