@@ -7,6 +7,8 @@ fenced completion) is the production code. The prompt scripts what the engine do
     "work"          about 0.3 s of steps, then a small real clip
     "sleep:<secs>"  that many seconds of steps
     "poison"        the process SIGKILLs itself, as a segfault or the OOM killer would
+    "crash-in-publish"  on its first attempt, the process SIGKILLs itself in the middle of publishing
+                    (at the video's upload), once the next request has started generating beside it
     "freeze-at-commit"  on its first attempt, the worker waits just before the fenced completion
                     write until the test creates `<data dir>/commit-<pid>` (the test freezes it with
                     SIGSTOP meanwhile, so its lease lapses)
@@ -40,7 +42,8 @@ from reelserve.engines.base import EngineInfo, GenerationSpec, ProgressCallback
 from reelserve.media import Clip
 from reelserve.errors import LeaseLostError
 from reelserve.settings import Settings
-from reelserve.store import JobStore, SqliteJobStore
+from reelserve.storage import MediaStorage
+from reelserve.store import JobStore, SqliteJobStore, Status
 from reelserve.store.postgres import PostgresJobStore
 from reelserve.worker import Janitor, Worker
 from reelserve.worker.shutdown import run_until_signalled
@@ -117,6 +120,33 @@ class Recording:
         self.events.write("committed", job=job_id, worker=worker_id, key=output_key)
 
 
+class CrashingStorage:
+    """The real storage, except that a "crash-in-publish" request's first upload kills the process, as an
+    OOM kill during encoding would. It waits (up to 5 s) for the next request to start generating, so
+    the crash hits a worker with a job on each side."""
+
+    def __init__(self, inner: MediaStorage, store: JobStore, events: Events) -> None:
+        self.inner, self.store, self.events = inner, store, events
+
+    def put(self, key: str, source: Path) -> None:
+        job = self.store.get(key.split("/", 1)[0])
+        if job is not None and job.input["prompt"] == "crash-in-publish" and job.attempts == 1:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not self._other_started(job.id):
+                time.sleep(0.01)
+            self.events.write("crashing", job=job.id)
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.inner.put(key, source)
+
+    def _other_started(self, job_id: str) -> bool:
+        """Another request is in progress beside this one (on this process: the only worker running then)."""
+        counts = self.store.active_counts()
+        return sum(n for (_, status), n in counts.items() if status is Status.IN_PROGRESS) >= 2
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 class RecordingSqlite(Recording, SqliteJobStore):
     pass
 
@@ -132,7 +162,7 @@ def build_worker(data_dir: Path, lease: float) -> Worker:
                        else RecordingSqlite(settings.database_path))
     store.events = events
     store.migrate()
-    storage = storage_for(settings)
+    storage = CrashingStorage(storage_for(settings), store, events)
     janitor = Janitor(store, storage, retention_seconds=7 * 86400, reap_every=lease / 2)
     return Worker(store, storage, lambda: ScriptedEngine(events), lease_seconds=lease, poll_seconds=0.05,
                   scratch_dir=data_dir / "tmp", janitor=janitor, progress_interval=0.2)

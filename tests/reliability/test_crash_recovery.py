@@ -115,3 +115,21 @@ def test_a_poison_request_fails_as_interrupted_while_others_flow(fleet: Fleet) -
     assert "interrupted 3 times" in failed.error_message
     assert runs["poison"] == 3
     assert all(jobs[i].status is Status.COMPLETED for i in ids if i != poison)
+
+
+def test_a_crash_mid_publish_requeues_both_jobs_in_hand(fleet: Fleet) -> None:
+    """The worker generates the next request while it publishes the last one: a crash while publishing
+    takes both, and both run again elsewhere, each committed once, as a crash of one job always did."""
+    publishing, generating = fleet.submit(["crash-in-publish", "sleep:1"])
+    (victim,) = fleet.start(1)
+    assert victim.wait(timeout=30) == -signal.SIGKILL
+    (crash,) = fleet.events("crashing")
+    assert crash["job"] == publishing
+    assert [e["prompt"] for e in fleet.events("run")] == ["crash-in-publish", "sleep:1"]  # both were in hand
+    assert not fleet.events("committed")
+    fleet.start(1)
+    jobs = fleet.wait_finished([publishing, generating], timeout=60)
+    print("\ncrash mid-publish: the request being published and the one generating beside it both went back to "
+          "the queue when the lease ran out, and completed on the next worker")
+    assert all(job.status is Status.COMPLETED and job.attempts == 2 for job in jobs.values())
+    assert Counter(e["job"] for e in fleet.events("committed")) == {publishing: 1, generating: 1}

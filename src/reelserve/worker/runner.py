@@ -1,17 +1,25 @@
 """The worker: load the engine once, then claim -> generate -> publish -> complete, until stopped.
 
+Generating and publishing overlap: the loop thread claims a job and generates its clip, hands the
+clip to the publisher thread (encode, upload, the fenced completion) through a one-clip slot
+(worker/handoff.py), and claims the next job while that one is published. The GPU does not wait
+for the CPU's encoding, and at most one finished clip waits.
+
 Every claimed job ends `completed` or `failed` unless the process itself dies: engine errors become
 a failure with a code and a message a user understands, and anything unexpected becomes
 `internal_error` (logged with its traceback here, never shown to the client). If the process does
 die, its lease runs out and another worker's janitor puts the job back in the queue.
 
-Two threads share a worker: the loop (`run`) and the heartbeat. Their shared facts are the state
-(worker/state.py) and the lease in hand (worker/lease.py), both read and changed under `_changed`;
-the heartbeat renews the lease, and a lease found lost or handed back stops the engine at its next step.
+Three threads share a worker: the loop (`run`), the publisher and the heartbeat. Their shared facts
+are the state (worker/state.py), the leases in hand (worker/lease.py: one per job being generated,
+waiting or published) and the slot, all read and changed under `_changed`; the heartbeat renews
+every lease in hand, and a lease found lost or handed back stops the engine at its next step and
+the publisher before its completion.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -19,7 +27,8 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,6 +42,7 @@ from reelserve.errors import GenerationError, LeaseLostError, StoredInputError, 
 from reelserve.media import Clip, write_mp4, write_poster
 from reelserve.storage import MediaStorage, media_key
 from reelserve.store import Job, JobStore
+from reelserve.worker.handoff import Handoff
 from reelserve.worker.janitor import Janitor
 from reelserve.worker.lease import Lease
 from reelserve.worker.progress import PROGRESS_INTERVAL_SECONDS, ProgressReporter
@@ -54,6 +64,18 @@ class Published(NamedTuple):
 
     video_key: str
     poster_key: str
+
+
+@dataclass
+class Rendered:
+    """A generated clip on its way to publishing, with what its result's metadata needs."""
+
+    job: Job
+    lease: Lease
+    spec: GenerationSpec
+    clip: Clip
+    started: float  # time.perf_counter() when generation began
+    rendered: float  # and when it ended
 
 
 def spec_for(job: Job) -> GenerationSpec:
@@ -87,6 +109,7 @@ class Worker:
         worker_id: str | None = None,
         janitor: Janitor | None = None,
         progress_interval: float = PROGRESS_INTERVAL_SECONDS,
+        overlap: bool = True,
     ) -> None:
         self.store = store
         self.storage = storage
@@ -100,10 +123,13 @@ class Worker:
         self.id = worker_id or new_worker_id()
         self.janitor = janitor
         self.progress_interval = progress_interval
-        self._changed = threading.Condition()  # guards _state and _lease; notified on every change of state
+        self.overlap = overlap  # False: publish each clip before claiming the next (bench/throughput.py compares)
+        self._changed = threading.Condition()  # guards the state, the leases and the slot; notified on each change
         self._state = WorkerState.LOADING
         metrics.WORKER_STATE.labels(self._state.value).inc()
-        self._lease: Lease | None = None
+        self._claiming = False
+        self._leases: dict[str, Lease] = {}  # every job in hand: generating, waiting in the slot, or publishing
+        self._handoff: Handoff[Rendered] = Handoff(self._changed)
         self._wake = threading.Event()  # a job may be claimable (the store's push), or it is time to stop
         self._beat_lock = threading.Lock()  # a beat that read "loading" must not land after one saying "ready"
 
@@ -121,6 +147,17 @@ class Worker:
         self._state = state
         self._changed.notify_all()
 
+    def _follow_work(self) -> None:
+        """RUNNING while a claim is under way or any job is in hand, on either side; then IDLE, or STOPPED
+        when a drain was waiting for it. The caller holds `_changed`."""
+        busy = self._claiming or bool(self._leases)
+        if busy and self._state is WorkerState.IDLE:
+            self._enter(WorkerState.RUNNING)
+        elif not busy and self._state is WorkerState.RUNNING:
+            self._enter(WorkerState.IDLE)
+        elif not busy and self._state is WorkerState.DRAINING:
+            self._enter(WorkerState.STOPPED)
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     def load(self) -> None:
@@ -134,19 +171,25 @@ class Worker:
         log.info("worker %s ready: %s", self.id, self.engine_info)
 
     def run(self, stop: threading.Event) -> None:
-        """Load the engine unless `load()` already did, then process jobs until `stop` is set (the job in
-        hand is finished first)."""
+        """Load the engine unless `load()` already did, then process jobs until `stop` is set (the jobs in
+        hand are finished first, both the one generating and the one publishing)."""
         heartbeat = threading.Thread(target=self._heartbeat, name="worker-heartbeat", daemon=True)
         heartbeat.start()
+        publisher = threading.Thread(target=self._publish_loop, name="worker-publisher", daemon=True)
         unsubscribe: Callable[[], None] = lambda: None  # noqa: E731
         try:
             if self._state is WorkerState.LOADING:
                 self.load()
+            if self.overlap:
+                publisher.start()
             unsubscribe = self.store.subscribe(self._wake.set)
             while not stop.is_set() and self._state is not WorkerState.STOPPED:
                 self._claim_next(stop)
         finally:
             unsubscribe()
+            self._handoff.close()
+            if publisher.is_alive():
+                publisher.join()  # drain() bounds this: past the grace period the leases are handed back
             with self._changed:
                 if self._state is not WorkerState.STOPPED:
                     self._enter(WorkerState.STOPPED)
@@ -157,9 +200,13 @@ class Worker:
         """One turn of the loop: housekeeping, then a job, or a wait for one."""
         if self.janitor is not None:
             self.janitor.run_due()
+        # Claim only once the publisher has taken the last clip: at most one finished clip waits.
+        self._handoff.wait_empty(until=stop.is_set)
+        if stop.is_set():
+            return
         self._wake.clear()  # before claiming: a notification that lands during the claim is kept
         try:
-            found = self.run_once()
+            found = self._generate_next() if self.overlap else self.run_once()
         except UnavailableError as exc:
             # A database or storage restart must not kill the worker: wait, then claim again.
             log.warning("%s Retrying in %.0f s.", exc.message, STORE_RETRY_SECONDS)
@@ -171,18 +218,21 @@ class Worker:
     def wake(self) -> None:
         """Cut an idle wait short: call after setting `stop`, or when a job may be waiting."""
         self._wake.set()
-
-    def job_in_hand(self) -> str | None:
-        """The id of the job this worker holds now, if any."""
         with self._changed:
-            return self._lease.job_id if self._lease is not None else None
+            self._changed.notify_all()  # and a wait for the slot to empty
+
+    def jobs_in_hand(self) -> list[str]:
+        """The ids of the jobs this worker holds now: generating, waiting to be published, or publishing."""
+        with self._changed:
+            return list(self._leases)
 
     def drain(self, grace_seconds: float, hurry: threading.Event | None = None) -> bool:
-        """Call once `stop` is set: claim nothing more, and give the job in hand `grace_seconds` to finish.
+        """Call once `stop` is set: claim nothing more, and give the jobs in hand `grace_seconds` to finish.
 
-        If it does not, or `hurry` is set first (a second Ctrl-C), hand it back to the queue at once
-        (another worker, or this one after a restart, takes it without waiting for the lease to
-        expire) and the engine stops at its next step. True if no job was left.
+        If they do not, or `hurry` is set first (a second Ctrl-C), hand them back to the queue at once
+        (another worker, or this one after a restart, takes them without waiting for the lease to
+        expire): the engine stops at its next step, the publisher before its completion. True if no
+        job was left.
         """
         deadline = time.monotonic() + grace_seconds
         with self._changed:
@@ -196,8 +246,8 @@ class Worker:
                     break
             else:
                 return True
-            lease = self._lease
-        if lease is not None:
+            leases = list(self._leases.values())
+        for lease in leases:
             lease.hand_back()
         return False
 
@@ -205,7 +255,7 @@ class Worker:
 
     def _heartbeat(self) -> None:
         while True:
-            for beat in (self._beat, self._renew_lease):
+            for beat in (self._beat, self._renew_leases):
                 try:
                     beat()
                 except StoreBusyError:  # a missed beat is retried next time; the lease outlasts three of them
@@ -223,52 +273,128 @@ class Worker:
         for kind, used in cuda_memory(device).items():
             metrics.GPU_MEMORY.labels(device, kind).set(used)
 
-    def _renew_lease(self) -> None:
+    def _renew_leases(self) -> None:
         with self._changed:
-            lease = self._lease
-        if lease is not None:
+            leases = list(self._leases.values())
+        for lease in leases:
             lease.renew()
+
+    # --- claiming ----------------------------------------------------------------------------------
+
+    def _claim(self) -> tuple[Job, Lease] | None:
+        """Claim a job and take its lease in hand; None when the queue is empty or the worker is stopping."""
+        with self._changed:
+            if self._state is WorkerState.LOADING:
+                check_transition(self._state, WorkerState.RUNNING)  # raises: load() comes before any claim
+            if self._state in (WorkerState.STOPPED, WorkerState.DRAINING):
+                return None
+            self._claiming = True  # RUNNING from here: drain() waits for whatever the claim returns
+            self._follow_work()
+        try:
+            job = self.store.claim(self.id, self.lease_seconds)
+            if job is None:
+                return None
+            lease = Lease(self.store, job.id, self.id, self.lease_seconds)
+            with self._changed:
+                self._leases[job.id] = lease
+            return job, lease
+        finally:
+            with self._changed:
+                self._claiming = False
+                self._follow_work()
+
+    def _let_go(self, lease: Lease) -> None:
+        """The job is done with, one way or another: stop renewing its lease."""
+        with self._changed:
+            self._leases.pop(lease.job_id, None)
+            self._follow_work()
 
     # --- one job ---------------------------------------------------------------------------------
 
     def run_once(self) -> bool:
-        """Claim and process one job; False when the queue was empty or the worker is stopping."""
-        with self._changed:
-            if self._state is WorkerState.STOPPED:
-                return False
-            self._enter(WorkerState.RUNNING)  # before claiming: drain() waits for whatever the claim returns
+        """Claim one job and process it to the end in this thread; False when the queue was empty or the
+        worker is stopping."""
+        claimed = self._claim()
+        if claimed is None:
+            return False
         try:
-            job = self.store.claim(self.id, self.lease_seconds)
-            if job is None:
-                return False
-            lease = Lease(self.store, job.id, self.id, self.lease_seconds)
-            with self._changed:
-                self._lease = lease
-            self.process(job, lease)
-            return True
+            self.process(*claimed)
         finally:
-            with self._changed:
-                self._lease = None
-                self._enter(WorkerState.IDLE if self._state is WorkerState.RUNNING else WorkerState.STOPPED)
+            self._let_go(claimed[1])
+        return True
+
+    def _generate_next(self) -> bool:
+        """Claim one job and generate it, then leave the clip in the slot for the publisher."""
+        claimed = self._claim()
+        if claimed is None:
+            return False
+        job, lease = claimed
+        handed_over = False
+        try:
+            rendered = self._render(job, lease)
+            if rendered is not None:
+                self._handoff.put(rendered)
+                handed_over = True
+        finally:
+            if not handed_over:
+                self._let_go(lease)
+        return True
+
+    def _publish_loop(self) -> None:
+        """The publisher thread: publish each clip the loop hands over, until the slot is closed and empty."""
+        while (rendered := self._handoff.take()) is not None:
+            try:
+                self._deliver(rendered)
+            except UnavailableError as exc:  # not the job's fault: its lease lapses and the reaper re-queues it
+                log.warning("%s Job %s goes back to the queue when its lease runs out.", exc.message,
+                            rendered.job.id)
+            except Exception:  # _deliver decides every outcome; this is a bug, and the thread must survive it
+                log.exception("job %s: the publisher failed", rendered.job.id)
+            finally:
+                self._let_go(rendered.lease)
 
     def process(self, job: Job, lease: Lease) -> None:
-        """generate -> publish -> complete; every way it can end is decided here."""
-        metadata: dict[str, Any] = {"engine": self.engine_info}
+        """generate -> publish -> complete in this thread; every way it can end is decided here."""
+        rendered = self._render(job, lease)
+        if rendered is not None:
+            self._deliver(rendered)
+
+    def _render(self, job: Job, lease: Lease) -> Rendered | None:
+        """Generate the job's clip; None when the job ended here (failed, or no longer this worker's)."""
         log.info("job %s started: model %s, attempt %d, worker %s", job.id, job.model_id, job.attempts, self.id)
         if job.started_at is not None:
             metrics.QUEUE_WAIT.labels(job.model_id).observe((job.started_at - job.created_at).total_seconds())
-        try:
+        metadata: dict[str, Any] = {"engine": self.engine_info}
+        with self._deciding_outcome(job, lease, metadata):
             spec = spec_for(job)
-            metadata = {"seed": spec.seed, **metadata}
+            metadata["seed"] = spec.seed
             started = time.perf_counter()
             clip = self._generate(job, spec, lease)
-            published, timings = self._publish(job, clip)
-            timings["total_seconds"] = round(time.perf_counter() - started, 4)
-            self._complete(job, lease, published, _result_metadata(spec, clip, self.engine_info, timings))
+            return Rendered(job, lease, spec, clip, started, time.perf_counter())
+        return None
+
+    def _deliver(self, rendered: Rendered) -> None:
+        """Publish a rendered clip and complete its job; every way that can end is decided here."""
+        job, lease, spec = rendered.job, rendered.lease, rendered.spec
+        with self._deciding_outcome(job, lease, {"seed": spec.seed, "engine": self.engine_info}):
+            lease.check()  # handed back or lost while it waited: not this worker's to publish
+            waited = time.perf_counter() - rendered.rendered
+            published, timings = self._publish(job, rendered.clip)
+            timings["publish_wait_seconds"] = round(waited, 4)
+            timings["total_seconds"] = round(time.perf_counter() - rendered.started, 4)
+            self._complete(job, lease, published, _result_metadata(spec, rendered.clip, self.engine_info, timings))
+
+    @contextlib.contextmanager
+    def _deciding_outcome(self, job: Job, lease: Lease, metadata: dict[str, Any]) -> Iterator[None]:
+        """How a failure inside ends the job: a user-facing failure, `internal_error`, or nothing when the
+        job is no longer this worker's. A store or storage outage is not the job's fault: it propagates,
+        the lease lapses and the reaper gives the job another attempt."""
+        try:
+            yield
         except LeaseLostError:
             log.warning("job %s: no longer this worker's; its result, if any, was discarded", job.id)
         except UnavailableError:
-            raise  # not the job's fault: its lease lapses and the reaper gives it another attempt
+            raise
         except GenerationError as exc:
             log.info("job %s failed: %s", job.id, exc.message)
             self._fail(job, lease, exc.code, exc.message, metadata)

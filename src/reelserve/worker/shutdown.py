@@ -51,12 +51,13 @@ class WorkerThread:
         if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: hurry.set())
-        job_id = self.worker.job_in_hand()
-        if job_id is not None:
-            log.warning("waiting up to %.0f s for job %s to finish; press Ctrl-C again to hand it back to the queue "
-                        "and stop now (it runs again when a worker starts)", grace_seconds, job_id)
+        in_hand = self.worker.jobs_in_hand()  # one generating, and one being published
+        jobs = ("job " if len(in_hand) == 1 else "jobs ") + " and ".join(in_hand)
+        if in_hand:
+            log.warning("waiting up to %.0f s for %s to finish; press Ctrl-C again to hand it back to the queue "
+                        "and stop now (it runs again when a worker starts)", grace_seconds, jobs)
         if not self.worker.drain(grace_seconds, hurry) and hurry.is_set():
-            log.warning("job %s handed back to the queue; stopping now", job_id)
+            log.warning("%s handed back to the queue; stopping now", jobs)
         self._thread.join(ENGINE_STOP_SECONDS)
         if self._thread.is_alive():
             # Interpreter shutdown under a thread that is inside torch aborts the process (SIGABRT,
