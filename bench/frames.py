@@ -2,11 +2,12 @@
 engine's device (engines/ltx2/engine.py:frames_to_uint8). `python bench/frames.py [--device cpu]`
 
 Input: what the VAE decodes, (1, 3, F, H, W) floats in -1..1 at the render size (a little larger
-than the delivered size, which both paths crop to). Both paths run the pipeline's own postprocess
-(denormalize) first: to a numpy float array ("np", what the engine asked for before), or to a
-tensor on the device ("pt", now). Outputs are checked to be identical. On CPU the saving is the
-float copy and the single-threaded numpy loops; on CUDA it is also three quarters of the bytes
-that cross to the host (run it with --device cuda on a GPU).
+than the delivered size, which both paths crop to). The numpy path is what the engine did until
+round three: the pipeline's own postprocess (denormalize) to a numpy float array, then numpy's
+clip, scale, round and crop. The device path is frames_to_uint8 on the frames as decoded: one
+in-place pass over the cropped frames, where they are. Outputs are checked to agree within one
+level. On CPU the saving is diffusers' full-size float passes and numpy's single-threaded loops; on
+CUDA it is also three quarters of the bytes that cross to the host (run it with --device cuda).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def numpy_path(processor: VideoProcessor, video: torch.Tensor, frames: int, heig
 
 
 def device_path(processor: VideoProcessor, video: torch.Tensor, frames: int, height: int, width: int) -> np.ndarray:
-    return frames_to_uint8(processor.postprocess_video(video, output_type="pt")[0], frames, width, height)
+    return frames_to_uint8(video[0], frames, width, height)
 
 
 def main() -> None:
@@ -55,7 +56,8 @@ def main() -> None:
                 began = time.perf_counter()
                 outputs[label] = path(processor, video, frames, height, width)
                 timings[label].append(time.perf_counter() - began)
-        assert np.array_equal(outputs["numpy"], outputs["device"]), "the two paths gave different frames"
+        differ = np.abs(outputs["numpy"].astype(np.int16) - outputs["device"]).max()
+        assert differ <= 1, f"the two paths differ by {differ} levels"
         old, new = statistics.median(timings["numpy"]), statistics.median(timings["device"])
         print(f"{name:<7}{frames:>7}{old:>9.2f}{new:>10.2f}{old / new:>8.1f}x{outputs['device'].nbytes:>14,}")
         del video
