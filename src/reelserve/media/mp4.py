@@ -14,17 +14,18 @@ import av
 import numpy as np
 
 from reelserve.media.clip import Clip
+from reelserve.media.encoder import X264, VideoEncoder
 
 AAC_FRAME = 1024  # samples per AAC frame
 AUDIO_BITRATE = 192_000
 
 
-def write_mp4(clip: Clip, path: Path, *, preset: str = "veryfast", crf: int = 18) -> Path:
+def write_mp4(clip: Clip, path: Path, *, encoder: VideoEncoder = X264) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     with av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-        video = _add_video_stream(container, clip, preset, crf)
+        video = _add_video_stream(container, clip, encoder)
         audio = _add_audio_stream(container, clip) if clip.audio is not None else None
         _encode_video(container, video, clip.frames)
         if audio is not None:
@@ -33,12 +34,12 @@ def write_mp4(clip: Clip, path: Path, *, preset: str = "veryfast", crf: int = 18
     return path
 
 
-def _add_video_stream(container: av.container.OutputContainer, clip: Clip, preset: str, crf: int):
-    stream = container.add_stream("libx264", rate=clip.fps)
+def _add_video_stream(container: av.container.OutputContainer, clip: Clip, encoder: VideoEncoder):
+    stream = container.add_stream(encoder.codec, rate=clip.fps)
     stream.width, stream.height = clip.width, clip.height
     stream.pix_fmt = "yuv420p"
     stream.time_base = Fraction(1, clip.fps)
-    stream.options = {"preset": preset, "crf": str(crf)}
+    stream.options = dict(encoder.options)
     return stream
 
 

@@ -39,7 +39,7 @@ from reelserve.catalog import input_model_for, recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
 from reelserve.engines.runtime import cuda_memory
 from reelserve.errors import GenerationError, LeaseLostError, StoredInputError, StoreBusyError, UnavailableError
-from reelserve.media import Clip, write_mp4, write_poster
+from reelserve.media import Clip, VideoEncoder, choose_encoder, write_mp4, write_poster
 from reelserve.storage import MediaStorage, media_key
 from reelserve.store import Job, JobStore
 from reelserve.worker.handoff import Handoff
@@ -116,6 +116,7 @@ class Worker:
         self._load_engine = load_engine
         self.engine: Engine | None = None
         self.engine_info: dict[str, Any] = {"state": "loading"}  # what heartbeats and metadata report
+        self.encoder: VideoEncoder | None = None  # chosen for the engine's device at load
         self.lease_seconds = lease_seconds
         self.heartbeat_seconds = min(HEARTBEAT_SECONDS, lease_seconds / 3)
         self.poll_seconds = poll_seconds
@@ -163,9 +164,10 @@ class Worker:
     def load(self) -> None:
         """Load the engine (LOADING -> IDLE) and say so in the worker's heartbeat row."""
         engine = self._load_engine()
+        encoder = choose_encoder(engine.info.device)
         with self._changed:
-            self.engine = engine
-            self.engine_info = {"state": "ready", **engine.info.describe()}
+            self.engine, self.encoder = engine, encoder
+            self.engine_info = {"state": "ready", **engine.info.describe(), "encoder": encoder.describe()}
             self._enter(WorkerState.IDLE)
         self._beat()
         log.info("worker %s ready: %s", self.id, self.engine_info)
@@ -423,7 +425,8 @@ class Worker:
         published = Published(media_key(job.id, attempt), media_key(job.id, attempt, "poster.jpg"))
         with tempfile.TemporaryDirectory(dir=self.scratch_dir) as scratch:
             began = time.perf_counter()
-            video = write_mp4(clip, Path(scratch) / "video.mp4")
+            assert self.encoder is not None, "load() comes before any job"
+            video = write_mp4(clip, Path(scratch) / "video.mp4", encoder=self.encoder)
             poster = write_poster(clip, Path(scratch) / "poster.jpg")
             encoded = time.perf_counter()
             # The poster first: once the video is stored, the completion may point at both.
