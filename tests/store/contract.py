@@ -83,6 +83,17 @@ class StoreContract:
         assert store.queue_position(jobs[2]) == 0
         assert store.queue_position(jobs[3]) == 1
 
+    def test_a_status_poll_reads_the_job_and_its_position_at_once(self, store: JobStore, owner: str) -> None:
+        other, _ = store.create_key("other")
+        jobs = [submit(store, owner, "m", BODY) for _ in range(3)]
+        assert [store.get_with_position(j.id, owner)[1] for j in jobs] == [0, 1, 2]
+        claimed = store.claim("w", 30)
+        job, position = store.get_with_position(claimed.id, owner)
+        assert (job.id, job.status, position) == (jobs[0].id, Status.IN_PROGRESS, None)
+        assert store.get_with_position(jobs[2].id, owner) == (store.get(jobs[2].id), 1)
+        assert store.get_with_position(jobs[1].id, other.id) is None  # another key's job: as unknown as any
+        assert store.get_with_position("00000000-0000-4000-8000-000000000000", owner) is None
+
     def test_history_is_the_owners_requests_newest_first_in_stable_pages(self, store: JobStore, owner: str) -> None:
         other, _ = store.create_key("other")
         mine = [submit(store, owner, "m", {"n": i}) for i in range(5)]

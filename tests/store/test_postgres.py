@@ -90,6 +90,31 @@ def test_the_store_reconnects_after_the_server_drops_its_connections(pg_store: P
     assert pg_store.claim("w", 30).id == job.id
 
 
+def test_a_busy_connection_is_not_checked_on_every_checkout_but_a_cut_one_is_replaced(pg_store, monkeypatch) -> None:
+    """A status poll is one round trip, not two: the pool checks a connection only when it may be stale.
+    When the server cuts the connections (a restart), the next statements still answer, without a 503."""
+    import reelserve.store.postgres as module
+
+    checks: list[int] = []
+    real_check = module.ConnectionPool.check_connection
+    monkeypatch.setattr(module.ConnectionPool, "check_connection", lambda conn: checks.append(1) or real_check(conn))
+    owner, _ = pg_store.create_key("k")
+    job = submit(pg_store, owner.id, "m", BODY)
+    checks.clear()
+    for _ in range(20):
+        assert pg_store.get_with_position(job.id, owner.id)[1] == 0
+    assert checks == []
+    with psycopg.connect(pg_store.url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE application_name = 'reelserve' AND pid <> pg_backend_pid()")
+    for _ in range(5):
+        assert pg_store.get_with_position(job.id, owner.id)[0].id == job.id  # retried once on a fresh connection
+    assert pg_store.renew_lease(job.id, "nobody", 30) is False  # writes too
+    monkeypatch.setattr(module, "STALE_AFTER_SECONDS", 0.0)  # now every checkout finds its connection stale
+    pg_store.get(job.id)
+    assert checks
+
+
 def test_no_connection_to_be_had_is_a_retryable_503_error(pg_store: PostgresJobStore) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

@@ -224,6 +224,12 @@ class JobStore(abc.ABC):
             row = self._read_row("get_owned_job", id=job_id, owner=owner)
         return None if row is None else self._job(row)
 
+    def get_with_position(self, job_id: str, owner: str) -> tuple[Job, int | None] | None:
+        """What a status poll needs, in one query: `owner`'s job and, while it is queued, how many queued
+        jobs are ahead of it (None otherwise); None when there is no such job of theirs."""
+        row = self._read_row("get_owned_job_with_position", id=job_id, owner=owner)
+        return None if row is None else (self._job(row), row["ahead"])
+
     def history(self, owner: str, limit: int, before: int | None = None) -> HistoryPage:
         """`owner`'s requests, newest first, `limit` at a time; `before` is a page's `next_before`."""
         with self._connection() as conn:

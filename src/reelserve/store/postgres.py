@@ -7,7 +7,10 @@ limit counts exact without locking anyone else out. Every write that makes a job
 `NOTIFY reelserve_jobs` (delivered on commit), so an idle worker wakes at once instead of polling.
 
 Connections come from a small pool (`database_pool_size` per process) rather than one per thread:
-an API replica's thread pool would otherwise hold dozens of idle server connections.
+an API replica's thread pool would otherwise hold dozens of idle server connections. A connection
+is checked (one round trip) before use only when it may have gone stale: unused for a few seconds,
+or pooled before another connection was found broken. A busy replica skips the check, and a
+restart that cuts its connections costs a single statement one retry on a fresh connection.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -35,6 +40,7 @@ CONNECT_TIMEOUT_SECONDS = 10
 POOL_WAIT_SECONDS = 5  # no working connection this long: answer 503 rather than hang
 APPLICATION_NAME = "reelserve"  # shown in pg_stat_activity
 LISTEN_RECONNECT_SECONDS = 1.0
+STALE_AFTER_SECONDS = 5.0  # a connection unused this long is checked before use: the server may have restarted
 
 
 class PostgresJobStore(JobStore):
@@ -50,9 +56,10 @@ class PostgresJobStore(JobStore):
             raise ConfigurationError(
                 f"Could not connect to the PostgreSQL database at {_redacted(url)}: {exc}. "
                 "Check REELSERVE_DATABASE_URL and that the server is running.") from exc
-        # check_connection: a connection the server dropped (restart, failover) is replaced, not handed out.
+        self._last_used: weakref.WeakKeyDictionary[psycopg.Connection, float] = weakref.WeakKeyDictionary()
+        self._broken_at = 0.0  # when a connection was last found broken: every one pooled before it is suspect
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=False, check=ConnectionPool.check_connection,
+            url, min_size=1, max_size=pool_size, open=False, check=self._check_if_stale, reset=self._returned,
             timeout=POOL_WAIT_SECONDS, kwargs={"autocommit": True, "row_factory": dict_row,
                                                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
                                                "application_name": APPLICATION_NAME},
@@ -61,16 +68,47 @@ class PostgresJobStore(JobStore):
 
     # --- connections, transactions, locks -------------------------------------------------------
 
+    def _check_if_stale(self, conn: psycopg.Connection) -> None:
+        """The pool's check on checkout: a round trip only for a connection that may be stale."""
+        last_used = self._last_used.get(conn, 0.0)
+        if last_used < self._broken_at or time.monotonic() - last_used > STALE_AFTER_SECONDS:
+            ConnectionPool.check_connection(conn)  # raises for a dead one, which the pool then replaces
+
+    def _returned(self, conn: psycopg.Connection) -> None:
+        self._last_used[conn] = time.monotonic()
+
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
         """A pooled connection in autocommit: each statement is its own transaction unless in `_transaction`."""
         try:
             with self._pool.connection() as conn:
                 yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            # The server went away or every connection is busy: a retryable 503, never a 500.
+        except PoolTimeout as exc:  # every connection busy, or none can be made: a retryable 503, never a 500
             log.warning("PostgreSQL unavailable: %s", exc)
             raise StoreUnavailableError() from exc
+        except psycopg.OperationalError as exc:  # the server went away: so did every connection pooled before now
+            self._broken_at = time.monotonic()
+            log.warning("PostgreSQL unavailable: %s", exc)
+            raise StoreUnavailableError() from exc
+
+    def _once_more_if_cut(self, action: Callable[[], Any]) -> Any:
+        """Run a single statement; if its connection turned out to be cut (a restart, a failover), run it
+        once more on a checked one. Safe for what goes through here: reads, and writes that are
+        idempotent or fenced (a fenced write whose first try did commit is refused the second time,
+        which the worker already treats as a possibly lost reply)."""
+        try:
+            return action()
+        except StoreUnavailableError as exc:
+            if not isinstance(exc.__cause__, psycopg.OperationalError):
+                raise
+            log.info("retrying once on a fresh connection")
+            return action()
+
+    def _read_row(self, query: str, **params: Any) -> Any:
+        return self._once_more_if_cut(lambda: super(PostgresJobStore, self)._read_row(query, **params))
+
+    def _write(self, query: str, **params: Any) -> int:
+        return self._once_more_if_cut(lambda: super(PostgresJobStore, self)._write(query, **params))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection]:

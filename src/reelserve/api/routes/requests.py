@@ -45,8 +45,8 @@ def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
 @router.get("/status", operation_id="get_request_status", response_model=StatusResponse, response_model_exclude_none=True,
             summary="Current state of a request")
 def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
-    job = _owned_job(svc, key, request_id)
-    position = svc.store.queue_position(job) if job.status is Status.IN_QUEUE else None
+    found = svc.store.get_with_position(request_id, key.id) if is_request_id(request_id) else None
+    job, position = found if found is not None else (_found(None, svc, key, request_id), None)
     return status_body(svc.config.base_url, job, position)
 
 

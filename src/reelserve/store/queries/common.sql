@@ -38,6 +38,12 @@ SELECT * FROM jobs WHERE id = :id;
 -- name: get_owned_job(id, owner)^
 SELECT * FROM jobs WHERE id = :id AND owner = :owner;
 
+-- name: get_owned_job_with_position(id, owner)^
+-- A status poll in one round trip: the job and, while it is queued, how many queued jobs are ahead.
+SELECT j.*, CASE WHEN j.status = 'in_queue'
+                 THEN (SELECT COUNT(*) FROM jobs q WHERE q.status = 'in_queue' AND q.seq < j.seq) END AS ahead
+FROM jobs j WHERE j.id = :id AND j.owner = :owner;
+
 -- name: history_page(owner, before, limit)
 -- Newest first and strictly older than the cursor, so a page never shifts when requests are
 -- submitted meanwhile (they get higher seqs). Index: jobs_owner_seq.
