@@ -102,6 +102,8 @@ def test_500001_hides_the_internal_fault(api: Api) -> None:
         def get(self, *args, **kwargs):
             raise RuntimeError("secret internal detail /etc/passwd")
 
+        get_with_position = get  # what a status poll reads
+
     services.store.__class__ = Broken
     response = api.client.get("/v1/requests/abc/status", headers=api.headers)
     body = assert_error(response, 500, 500001)
