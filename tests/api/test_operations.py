@@ -161,7 +161,7 @@ def test_a_500_has_the_request_id_and_headers_and_its_trace_is_logged_once(api: 
     def broken(*args, **kwargs):
         raise Broken("an internal detail the client must not see")
 
-    api.store.queue_position = broken  # a real store with one query broken
+    api.store.get_with_position = broken  # a real store with the status poll's query broken
     rid = api.submit(PRO).json()["request_id"]
     with caplog.at_level(logging.INFO):
         response = api.client.get(f"/v1/requests/{rid}/status", headers=api.headers)
