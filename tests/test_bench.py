@@ -70,3 +70,18 @@ def test_frames_bench_checks_both_paths_agree_and_prints_its_columns() -> None:
     lines = run.stdout.splitlines()
     assert lines[0].startswith("# reelserve bench/frames.py") and lines[1] in (ROOT / "docs" / "bench.md").read_text()
     assert lines[2].split()[:2] == ["720p", "121"]
+
+
+def test_encode_and_throughput_benches_print_their_documented_columns() -> None:
+    documented = (ROOT / "docs" / "bench.md").read_text()
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "encode.py"), "--sizes", "720p:12", "--repeat", "1",
+                          "--grid-frames", "0"], capture_output=True, text=True, timeout=300, check=True)
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("# reelserve bench/encode.py") and lines[1] in documented
+    assert lines[2].split()[:2] == ["720p", "12"]
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "throughput.py"), "--requests", "2",
+                          "--generate-seconds", "0.2", "--frames", "12"], capture_output=True, text=True, timeout=300,
+                         check=True)
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("# reelserve bench/throughput.py") and lines[1] in documented
+    assert [line.split()[0] for line in lines[2:]] == ["sequential", "overlapped"]
