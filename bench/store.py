@@ -5,7 +5,7 @@ with that many finished requests (the history a busy server keeps for its retent
 time `--ops` of each operation the service does per request:
 
     submit   store.submit_request (the admission transaction: limits checked, row inserted)
-    status   store.get + store.queue_position (what one status poll costs)
+    status   store.get_with_position (what one status poll costs: the job and its queue position)
     claim    store.claim (a worker taking the oldest queued request)
 
 and print operations per second side by side, with each size's ratio to the smallest. Flat costs
@@ -83,8 +83,7 @@ def _measure(store: JobStore, owner: str, ops: int) -> dict[str, float]:
     jobs = [store.submit_request(owner, MODEL, BODY, limits=LIMITS)[0] for _ in range(ops)]
     submitted = time.perf_counter()
     for job in jobs:
-        current = store.get(job.id, owner)
-        store.queue_position(current)
+        store.get_with_position(job.id, owner)
     polled = time.perf_counter()
     for _ in range(ops):
         assert store.claim("bench", 300) is not None

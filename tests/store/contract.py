@@ -77,11 +77,11 @@ class StoreContract:
 
     def test_queue_position_counts_queued_jobs_ahead(self, store: JobStore, owner: str) -> None:
         jobs = [submit(store, owner, "m", BODY) for _ in range(4)]
-        assert [store.queue_position(j) for j in jobs] == [0, 1, 2, 3]
+        assert [store.get_with_position(j.id, owner)[1] for j in jobs] == [0, 1, 2, 3]
         store.cancel(jobs[1].id, owner)
         store.claim("w", 30)  # takes jobs[0]
-        assert store.queue_position(jobs[2]) == 0
-        assert store.queue_position(jobs[3]) == 1
+        assert store.get_with_position(jobs[2].id, owner)[1] == 0
+        assert store.get_with_position(jobs[3].id, owner)[1] == 1
 
     def test_a_status_poll_reads_the_job_and_its_position_at_once(self, store: JobStore, owner: str) -> None:
         other, _ = store.create_key("other")
@@ -231,7 +231,7 @@ class StoreContract:
         assert store.reap_expired_leases() == Reaped(requeued=[stalled.id])
         back = store.get(stalled.id)
         assert (back.status, back.lease_owner, back.progress, back.attempts) == (Status.IN_QUEUE, None, None, 1)
-        assert store.queue_position(back) == 0 and store.queue_position(waiting) == 1
+        assert store.get_with_position(back.id, owner)[1] == 0 and store.get_with_position(waiting.id, owner)[1] == 1
         assert store.claim("w2", 30).id == stalled.id
 
     def test_a_live_lease_is_not_reaped(self, store: JobStore, owner: str) -> None:

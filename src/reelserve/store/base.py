@@ -242,10 +242,6 @@ class JobStore(abc.ABC):
         with self._connection() as conn:
             return {(row["model_id"], Status(row["status"])): row["jobs"] for row in self._rows(conn, "active_by_model")}
 
-    def queue_position(self, job: Job) -> int:
-        """How many queued jobs are ahead of this one (0 = next to start)."""
-        return self._read_row("queue_position", id=job.id)["ahead"]
-
     def was_expired(self, job_id: str, owner: str) -> bool:
         """True when `owner`'s job was purged by retention (recently enough to remember)."""
         return self._read_row("was_expired", id=job_id, owner=owner) is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from fastapi import APIRouter
 
@@ -19,8 +19,12 @@ router = APIRouter(prefix="/v1/requests/{request_id}", tags=["requests"], respon
 
 
 def _found(job: Job | None, svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
-    if job is not None:
-        return job
+    if job is None:
+        _not_found(svc, key, request_id)
+    return job
+
+
+def _not_found(svc: ServicesDep, key: KeyDep, request_id: str) -> NoReturn:
     # Only the owner learns that an id expired; to anyone else it is as unknown as any other.
     if is_request_id(request_id) and svc.store.was_expired(request_id, key.id):
         kept = _period(svc.config.retention_seconds)
@@ -46,7 +50,9 @@ def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
             summary="Current state of a request")
 def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
     found = svc.store.get_with_position(request_id, key.id) if is_request_id(request_id) else None
-    job, position = found if found is not None else (_found(None, svc, key, request_id), None)
+    if found is None:
+        _not_found(svc, key, request_id)
+    job, position = found
     return status_body(svc.config.base_url, job, position)
 
 

@@ -49,9 +49,6 @@ FROM jobs j WHERE j.id = :id AND j.owner = :owner;
 -- submitted meanwhile (they get higher seqs). Index: jobs_owner_seq.
 SELECT * FROM jobs WHERE owner = :owner AND seq < :before ORDER BY seq DESC LIMIT :limit;
 
--- name: queue_position(id)^
-SELECT COUNT(*) AS ahead FROM jobs WHERE status = 'in_queue' AND seq < (SELECT seq FROM jobs WHERE id = :id);
-
 -- name: cancel_if_queued(id, owner, now)!
 UPDATE jobs SET status = 'cancelled', finished_at = :now WHERE id = :id AND owner = :owner AND status = 'in_queue';
 
