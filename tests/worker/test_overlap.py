@@ -54,6 +54,11 @@ class GatedStorage:
             self.arrived.setdefault(job_id, threading.Event())
             return self.gates.setdefault(job_id, threading.Event())
 
+    def wait_uploading(self, job_id: str, timeout: float = 10) -> bool:
+        """Whether `job_id`'s upload reached its (closed) gate within `timeout`: it is publishing, held."""
+        self.gate(job_id)
+        return self.arrived[job_id].wait(timeout)
+
     def put(self, key: str, source: Path) -> None:
         job_id = key.split("/", 1)[0]
         gate = self.gate(job_id)
@@ -63,6 +68,10 @@ class GatedStorage:
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
+
+
+def submit_all(store, owner: str, *prompts: str):
+    return [submit(store, owner, STANDARD, {"prompt": prompt, "duration": 3}) for prompt in prompts]
 
 
 def start(settings, store, storage, engine, *, lease: float = 30) -> tuple[Worker, threading.Event, threading.Thread]:
@@ -84,10 +93,10 @@ def stop_worker(worker: Worker, stop: threading.Event, thread: threading.Thread)
 def test_the_next_request_generates_while_the_last_one_publishes_and_at_most_one_clip_waits(settings, parts) -> None:
     store, inner, owner = parts
     storage, engine = GatedStorage(inner), CountingEngine()
-    first, second, third = (submit(store, owner, STANDARD, {"prompt": p, "duration": 3}) for p in ("a", "b", "c"))
+    first, second, third = submit_all(store, owner, "a", "b", "c")
     worker, stop, thread = start(settings, store, storage, engine)
     try:
-        assert storage.gate(first.id) and storage.arrived[first.id].wait(10)  # the first is publishing, held
+        assert storage.wait_uploading(first.id)  # the first is publishing, held
         wait_for(lambda: engine.generated == ["a", "b"])  # ... and the second was generated meanwhile
         time.sleep(0.3)  # the second clip waits for the publisher; the third must not be claimed
         assert engine.generated == ["a", "b"] and store.get(third.id).status is Status.IN_QUEUE
@@ -108,10 +117,10 @@ def test_a_request_being_published_keeps_its_lease(settings, parts) -> None:
     """Lease 0.3 s, an upload held for 1.5 s, a reaper running all along: it completes on attempt 1."""
     store, inner, owner = parts
     storage = GatedStorage(inner)
-    job = submit(store, owner, STANDARD, {"prompt": "a", "duration": 3})
+    (job,) = submit_all(store, owner, "a")
     worker, stop, thread = start(settings, store, storage, CountingEngine(), lease=0.3)
     try:
-        assert storage.gate(job.id) is not None and storage.arrived[job.id].wait(10)
+        assert storage.wait_uploading(job.id)
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
             reaped = store.reap_expired_leases()
@@ -127,9 +136,9 @@ def test_a_request_being_published_keeps_its_lease(settings, parts) -> None:
 def test_a_shutdown_drains_both_sides(settings, parts) -> None:
     store, inner, owner = parts
     storage, engine = GatedStorage(inner), CountingEngine(seconds=0.5)
-    first, second = (submit(store, owner, STANDARD, {"prompt": p, "duration": 3}) for p in ("a", "b"))
+    first, second = submit_all(store, owner, "a", "b")
     worker, stop, thread = start(settings, store, storage, engine)
-    assert storage.gate(first.id) is not None and storage.arrived[first.id].wait(10)
+    assert storage.wait_uploading(first.id)
     wait_for(lambda: engine.generated == ["a", "b"])  # the second is generating
     stop.set()
     worker.wake()
@@ -144,9 +153,9 @@ def test_a_shutdown_drains_both_sides(settings, parts) -> None:
 def test_a_shutdown_past_its_grace_period_hands_both_jobs_back(settings, parts) -> None:
     store, inner, owner = parts
     storage, engine = GatedStorage(inner), CountingEngine(seconds=0.1)
-    first, second = (submit(store, owner, STANDARD, {"prompt": p, "duration": 3}) for p in ("a", "b"))
+    first, second = submit_all(store, owner, "a", "b")
     worker, stop, thread = start(settings, store, storage, engine)
-    assert storage.gate(first.id) is not None and storage.arrived[first.id].wait(10)
+    assert storage.wait_uploading(first.id)
     wait_for(lambda: len(worker.jobs_in_hand()) == 2 and engine.generated == ["a", "b"])
     stop.set()
     worker.wake()
@@ -165,10 +174,10 @@ def test_cancel_still_works_only_while_queued(settings, parts) -> None:
     A request still queued behind it is cancelled and never generated."""
     store, inner, owner = parts
     storage, engine = GatedStorage(inner), CountingEngine()
-    first, second, third = (submit(store, owner, STANDARD, {"prompt": p, "duration": 3}) for p in ("a", "b", "c"))
+    first, second, third = submit_all(store, owner, "a", "b", "c")
     worker, stop, thread = start(settings, store, storage, engine)
     try:
-        assert storage.gate(first.id) is not None and storage.arrived[first.id].wait(10)
+        assert storage.wait_uploading(first.id)
         wait_for(lambda: engine.generated == ["a", "b"])
         assert store.cancel(second.id, owner).status is Status.IN_PROGRESS  # the answer an in-progress cancel gets
         assert store.cancel(third.id, owner).status is Status.CANCELLED
