@@ -100,24 +100,24 @@ def settings_table(frames: int, scratch: Path) -> None:
                   f"{psnr(path, reference):>9.2f}", flush=True)
 
 
-def path_before(video: torch.Tensor, frames: int, height: int, width: int, audio: np.ndarray, out: Path,
-                storage: LocalMediaStorage) -> np.ndarray:
-    processor = VideoProcessor(vae_scale_factor=32)
-    chunks = [numpy_path(processor, video[:, :, i : i + CHUNK], min(CHUNK, frames - i), height, width)
-              for i in range(0, frames, CHUNK)]
-    rgb = np.concatenate(chunks)
-    storage.put("00000000-0000-4000-8000-000000000000/before.mp4",
-                write_mp4(Clip(rgb, 24, audio, SAMPLE_RATE), out, encoder=X264_VERYFAST))
-    return rgb
+def convert_before(video: torch.Tensor, start: int, frames: int, height: int, width: int) -> np.ndarray:
+    return numpy_path(VideoProcessor(vae_scale_factor=32), video[:, :, start : start + frames], frames, height, width)
 
 
-def path_after(video: torch.Tensor, frames: int, height: int, width: int, audio: np.ndarray, out: Path,
-               storage: LocalMediaStorage) -> np.ndarray:
-    chunks = [frames_to_uint8(video[0, :, i : i + CHUNK], min(CHUNK, frames - i), width, height)
-              for i in range(0, frames, CHUNK)]
-    rgb = np.concatenate(chunks)
-    storage.put("00000000-0000-4000-8000-000000000000/after.mp4",
-                write_mp4(Clip(rgb, 24, audio, SAMPLE_RATE), out, encoder=X264))
+def convert_after(video: torch.Tensor, start: int, frames: int, height: int, width: int) -> np.ndarray:
+    return frames_to_uint8(video[0, :, start : start + frames], frames, width, height)
+
+
+PATHS = {"before": (convert_before, X264_VERYFAST), "after": (convert_after, X264)}
+
+
+def to_stored_mp4(label: str, video: torch.Tensor, frames: int, height: int, width: int, audio: np.ndarray,
+                  out: Path, storage: LocalMediaStorage) -> np.ndarray:
+    """One path, float frames to a stored MP4, converted CHUNK frames at a time; the uint8 frames it made."""
+    convert, encoder = PATHS[label]
+    rgb = np.concatenate([convert(video, i, min(CHUNK, frames - i), height, width) for i in range(0, frames, CHUNK)])
+    storage.put(f"00000000-0000-4000-8000-000000000000/{label}.mp4",
+                write_mp4(Clip(rgb, 24, audio, SAMPLE_RATE), out, encoder=encoder))
     return rgb
 
 
@@ -136,10 +136,10 @@ def path_table(sizes: list[tuple[str, int]], repeat: int, scratch: Path) -> None
         timings: dict[str, list[float]] = {"before": [], "after": []}
         outputs: dict[str, tuple[Path, np.ndarray]] = {}
         for _ in range(repeat):
-            for label, path in (("before", path_before), ("after", path_after)):
+            for label in PATHS:
                 out = scratch / f"{label}.mp4"
                 began = time.perf_counter()
-                outputs[label] = (out, path(video, frames, height, width, audio, out, storage))
+                outputs[label] = (out, to_stored_mp4(label, video, frames, height, width, audio, out, storage))
                 timings[label].append(time.perf_counter() - began)
         del video
         reference = as_yuv(outputs["before"][1])  # the exact conversion: what either file should show
