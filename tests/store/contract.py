@@ -417,6 +417,28 @@ class StoreContract:
 
     # --- waking idle workers ------------------------------------------------------------------
 
+    def open_again(self, store: JobStore) -> JobStore:  # pragma: no cover - each backend overrides
+        """A second store object on the same queue, as `reelserve serve`'s API and worker each hold one."""
+        raise NotImplementedError
+
+    def test_a_commit_wakes_this_processs_subscribers_directly_and_once(self, store: JobStore, owner: str) -> None:
+        api_side = self.open_again(store)
+        calls: list[str] = []
+        unsubscribe = store.subscribe(lambda: calls.append(threading.current_thread().name))
+        try:
+            time.sleep(0.2)  # PostgreSQL's listener connects, and wakes once on connecting
+            calls.clear()
+            submitter = threading.Thread(target=submit, args=(api_side, owner, "m", BODY), name="submitter")
+            submitter.start()
+            submitter.join()
+            # Called by the committing thread before the submit returned: no listener thread, no socket.
+            assert calls == ["submitter"]
+            time.sleep(0.7)  # longer than a listener's receive timeout
+            assert calls == ["submitter"], "this process's own push woke the subscriber a second time"
+        finally:
+            unsubscribe()
+            api_side.close()
+
     def test_a_submit_wakes_a_subscriber_after_it_commits(self, store: JobStore, owner: str) -> None:
         woken = threading.Event()
         seen: list[bool] = []

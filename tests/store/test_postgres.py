@@ -29,6 +29,9 @@ class TestPostgresStore(StoreContract):
     def store(self, pg_store: PostgresJobStore) -> JobStore:
         return pg_store
 
+    def open_again(self, store: JobStore) -> JobStore:
+        return PostgresJobStore(store.url, pool_size=2)
+
     def raw_dump(self, store: JobStore) -> bytes:
         with psycopg.connect(store.url) as conn:
             tables = [r[0] for r in conn.execute(

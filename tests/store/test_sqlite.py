@@ -18,6 +18,9 @@ class TestSqliteStore(StoreContract):
         yield store
         store.close()
 
+    def open_again(self, store: JobStore) -> JobStore:
+        return SqliteJobStore(store.path)
+
     def raw_dump(self, store: JobStore) -> bytes:
         return b"\n".join(line.encode() for line in sqlite3.connect(store.path).iterdump())
 

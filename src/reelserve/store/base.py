@@ -18,6 +18,7 @@ import hmac
 import json
 import math
 import secrets
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import aiosql
 
 from reelserve import metrics
 from reelserve.errors import IdempotencyKeyReusedError, InvalidTransitionError, LeaseLostError, TooManyRequestsError
+from reelserve.store import wake
 from reelserve.store.job import ApiKey, HistoryPage, Job, Status, WorkerInfo
 
 KEY_PREFIX = "rs_"
@@ -121,6 +123,7 @@ class JobStore(abc.ABC):
 
     def __init__(self) -> None:
         self._queries = load_queries(self.dialect)
+        self._wakes = threading.local()  # `pending`: this thread's open transaction made a job claimable
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -338,9 +341,17 @@ class JobStore(abc.ABC):
 
     def subscribe(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
         """Call `on_new_job` (from another thread) whenever a job may have become claimable; returns
-        the unsubscribe function. A hint only: workers still poll, so a missed notification costs at
-        most one poll interval (PostgreSQL: LISTEN/NOTIFY; SQLite: store/wake.py)."""
-        return lambda: None
+        the unsubscribe function. A commit in this process calls it directly; one in another process
+        reaches it through the backend's push (PostgreSQL: LISTEN/NOTIFY; SQLite: store/wake.py). A
+        hint only: workers still poll, so a missed notification costs at most one poll interval."""
+        stop_local = wake.local_subscribe(self._queue_identity(), on_new_job)
+        stop_push = self._subscribe_push(on_new_job)
+
+        def stop() -> None:
+            stop_local()
+            stop_push()
+
+        return stop
 
     # --- running the named queries -------------------------------------------------------------
 
@@ -404,8 +415,34 @@ class JobStore(abc.ABC):
         """Hold a lock named `name` until the transaction ends. A backend whose write transactions
         already exclude one another (SQLite's one write lock) has nothing to do."""
 
-    def _claimable(self, conn: Connection) -> None:  # noqa: B027 - optional hook
-        """A job became claimable in this transaction: a backend with push (`subscribe`) notifies here."""
+    def _claimable(self, conn: Connection) -> None:
+        """A job became claimable in this transaction: subscribers are woken once it commits."""
+        self._wakes.pending = True
+        self._push_in_transaction(conn)
+
+    def _began(self) -> None:
+        """A backend's `_transaction` calls this as it begins, and `_committed` once it has committed."""
+        self._wakes.pending = False
+
+    def _committed(self) -> None:
+        if getattr(self._wakes, "pending", False):
+            self._wakes.pending = False
+            wake.local_notify(self._queue_identity())
+            self._push_after_commit()
+
+    @abc.abstractmethod
+    def _queue_identity(self) -> str:
+        """What names this queue for every store object in this process that opens it (a path, a URL)."""
+
+    def _subscribe_push(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
+        """Hear other processes' claimable commits; returns the stop function. No push: polling only."""
+        return lambda: None
+
+    def _push_in_transaction(self, conn: Connection) -> None:  # noqa: B027 - optional hook
+        """Tell other processes, delivered only if the transaction commits (PostgreSQL's NOTIFY)."""
+
+    def _push_after_commit(self) -> None:  # noqa: B027 - optional hook
+        """Tell other processes once committed (SQLite's datagrams)."""
 
     @abc.abstractmethod
     def _run_script(self, conn: Connection, script: str) -> None:

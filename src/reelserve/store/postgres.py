@@ -4,7 +4,8 @@ Claims take the oldest queued row with `FOR UPDATE SKIP LOCKED`, so concurrent w
 on each other's rows and never take the same one. Admissions for one API key are serialised with
 a transaction-scoped advisory lock on the key, which keeps the Idempotency-Key lookup and the
 limit counts exact without locking anyone else out. Every write that makes a job claimable sends
-`NOTIFY reelserve_jobs` (delivered on commit), so an idle worker wakes at once instead of polling.
+`NOTIFY reelserve_jobs` (delivered on commit), so an idle worker in another process wakes at once
+instead of polling; one in the committing process is woken directly (store/wake.py).
 
 Connections come from a small pool (`database_pool_size` per process) rather than one per thread:
 an API replica's thread pool would otherwise hold dozens of idle server connections. A connection
@@ -30,6 +31,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from reelserve.errors import ConfigurationError, StoreUnavailableError
+from reelserve.store import wake
 from reelserve.store.base import JobStore
 
 log = logging.getLogger(__name__)
@@ -112,8 +114,11 @@ class PostgresJobStore(JobStore):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection]:
-        with self._connection() as conn, conn.transaction():
-            yield conn
+        with self._connection() as conn:
+            self._began()
+            with conn.transaction():
+                yield conn
+            self._committed()
 
     # In autocommit a lone statement is already atomic: no BEGIN and COMMIT round trips around it.
     _statement = _connection
@@ -122,8 +127,12 @@ class PostgresJobStore(JobStore):
         # READ COMMITTED lets two "not yet" checks pass at once; a transaction-scoped lock makes them take turns.
         self._run(conn, "advisory_lock", namespace=LOCK_NAMESPACE, name=name)
 
-    def _claimable(self, conn: psycopg.Connection) -> None:
-        self._run(conn, "notify_claimable", channel=CHANNEL)
+    def _push_in_transaction(self, conn: psycopg.Connection) -> None:
+        # The payload names this process, whose own subscribers were already woken directly.
+        self._run(conn, "notify_claimable", channel=CHANNEL, sender=wake.PROCESS_TOKEN)
+
+    def _queue_identity(self) -> str:
+        return self.url
 
     def _run_script(self, conn: psycopg.Connection, script: str) -> None:
         conn.execute(script)  # no parameters: the whole script in one round trip
@@ -146,7 +155,7 @@ class PostgresJobStore(JobStore):
 
     # --- push ---------------------------------------------------------------------------------
 
-    def subscribe(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
+    def _subscribe_push(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
         listener = _Listener(self.url, on_new_job)
         self._listeners.append(listener)
         listener.start()
@@ -154,7 +163,7 @@ class PostgresJobStore(JobStore):
 
 
 class _Listener:
-    """A thread holding one LISTEN connection; calls back on every notification.
+    """A thread holding one LISTEN connection; calls back on every other process's notification.
 
     If the connection drops it reconnects, and calls back once on reconnecting: a job submitted
     while it was away sent its notification to no one.
@@ -181,8 +190,9 @@ class _Listener:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._callback()
                     while not self._stopped.is_set():
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            self._callback()
+                        for notice in conn.notifies(timeout=0.5, stop_after=1):
+                            if notice.payload != wake.PROCESS_TOKEN:  # this process's own: already woken
+                                self._callback()
             except psycopg.Error as exc:
                 log.warning("LISTEN connection lost (%s); workers poll until it is back", exc)
                 self._stopped.wait(LISTEN_RECONNECT_SECONDS)

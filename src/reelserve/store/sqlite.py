@@ -84,22 +84,24 @@ class SqliteJobStore(JobStore):
         except sqlite3.OperationalError as exc:
             # Only after busy_timeout of waiting; callers see a retryable 503, never a raw "database is locked".
             raise StoreBusyError() from exc
-        self._local.claimable = False
+        self._began()
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        if self._local.claimable:  # after the commit, so a woken worker finds the job
-            wake.notify(self._wake_folder)
+        self._committed()  # after the commit, so a woken worker finds the job
 
-    def _claimable(self, conn: sqlite3.Connection) -> None:
-        self._local.claimable = True
+    def _queue_identity(self) -> str:
+        return str(self.path.resolve())
 
-    def subscribe(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
-        """Wakes from this process's API and from other processes on this database (store/wake.py)."""
+    def _subscribe_push(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
+        """Wakes from other processes on this database (store/wake.py)."""
         return wake.listen(self._wake_folder, on_new_job)
+
+    def _push_after_commit(self) -> None:
+        wake.notify(self._wake_folder)
 
     def _run_script(self, conn: sqlite3.Connection, script: str) -> None:
         # executescript() would COMMIT our transaction; run statement by statement instead.

@@ -1,4 +1,9 @@
-"""Waking idle workers on one machine's SQLite queue, within a process and across processes.
+"""Waking idle workers: directly within a process, and across processes on one machine's SQLite queue.
+
+In the process that commits a claimable job, every worker subscribed to the same queue is woken by
+a direct call once the commit returns (`local_subscribe`, `local_notify`): no socket, no listener
+thread, no database round trip between the submit and the claim. That is `reelserve serve`'s own
+worker; the pushes below are for the other processes.
 
 SQLite has no LISTEN/NOTIFY, so workers used to find new work only by polling (every 0.5 s). Here
 each subscribed worker binds a Unix datagram socket in a folder named after the database, and a
@@ -27,6 +32,31 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 RECEIVE_TIMEOUT_SECONDS = 0.5  # how often a listener checks whether it was stopped
+PROCESS_TOKEN = f"{os.getpid()}-{secrets.token_hex(4)}"  # tells this process's own pushes from others'
+
+_local: dict[str, list[Callable[[], None]]] = {}  # queue identity -> this process's subscribers
+_local_lock = threading.Lock()
+
+
+def local_subscribe(queue: str, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` whenever this process commits a claimable job on `queue`; returns the stop function."""
+    with _local_lock:
+        _local.setdefault(queue, []).append(callback)
+
+    def stop() -> None:
+        with _local_lock:
+            with contextlib.suppress(ValueError):
+                _local[queue].remove(callback)
+
+    return stop
+
+
+def local_notify(queue: str) -> None:
+    """Wake this process's subscribers to `queue`, in the committing thread (each callback only sets an event)."""
+    with _local_lock:
+        callbacks = list(_local.get(queue, ()))
+    for callback in callbacks:
+        callback()
 
 
 def wake_folder(database: Path) -> Path:
@@ -46,12 +76,16 @@ def _private_folder(folder: Path) -> bool:
 
 
 def notify(folder: Path) -> None:
-    """Wake every listener in `folder`; sockets whose process is gone are removed."""
+    """Wake every other process's listener in `folder` (this process's were called by `local_notify`);
+    sockets whose process is gone are removed."""
     if not folder.is_dir():
         return
+    own = f"{os.getpid()}-"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
         sender.setblocking(False)
         for path in folder.glob("*.sock"):
+            if path.name.startswith(own):
+                continue
             try:
                 sender.sendto(b"!", str(path))
             except (ConnectionRefusedError, FileNotFoundError):

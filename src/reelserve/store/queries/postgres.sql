@@ -26,6 +26,7 @@ DELETE FROM jobs WHERE id = ANY(:ids);
 -- Held until the transaction ends. `:namespace` keeps our locks apart from any other application's.
 SELECT pg_advisory_xact_lock(:namespace, hashtext(:name));
 
--- name: notify_claimable(channel)^
--- Delivered on commit, to every worker LISTENing: a job may have become claimable.
-SELECT pg_notify(:channel, '');
+-- name: notify_claimable(channel, sender)^
+-- Delivered on commit, to every worker LISTENing: a job may have become claimable. `sender` names
+-- the committing process, whose own workers were woken directly and skip it.
+SELECT pg_notify(:channel, :sender);
