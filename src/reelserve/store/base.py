@@ -86,6 +86,11 @@ class SubmitLimits:
     max_active: int | None = None  # requests queued or running at once
     per_minute: int | None = None  # submits in any rolling minute
 
+    @property
+    def counted(self) -> bool:
+        """Whether admission counts anything (and so must take the key's turn)."""
+        return self.max_active is not None or self.per_minute is not None
+
     def check(self, admission: Admission, owner: str, now: datetime) -> None:
         if self.max_active is not None and admission.active_count(owner) >= self.max_active:
             raise TooManyRequestsError(
@@ -197,7 +202,10 @@ class JobStore(abc.ABC):
         # Only a keyed submit needs the body's hash: the common path skips serialising the input again.
         digest = request_hash(model_id, input) if idempotency_key is not None else None
         with self._transaction() as conn:
-            self._exclusive(conn, owner)  # admissions for one key take turns; other keys never wait
+            if idempotency_key is not None or limits.counted:
+                # Admissions for one key take turns so its counts and Idempotency-Key lookups are exact;
+                # other keys never wait, and a submit with nothing to count skips the turn (a round trip).
+                self._exclusive(conn, owner)
             admission = Admission(self, conn)
             if idempotency_key is not None:
                 prior = admission.idempotent_job(owner, idempotency_key, now - IDEMPOTENCY_TTL)
