@@ -50,6 +50,7 @@ def test_api_bench_measures_every_target_and_the_overhead(tiny_cache, pg_server)
     for target in ("bare FastAPI", "reelserve/sqlite", "reelserve/postgres"):
         assert out.count(target) == 2, out  # one status-poll row and one submit row
     assert "sqlite, in-process" in out and "sqlite, worker process" in out and "postgres (NOTIFY)" in out
+    assert out.count("server p50") == 3, out  # the row's own pickup beside the polled one
     ratios = [float(part.split()[0]) for part in out.split("ratio ")[1:]]
     assert len(ratios) == 3 and min(ratios) > 0.5, out  # through the API can't be much faster than the engine
 
@@ -85,3 +86,15 @@ def test_encode_and_throughput_benches_print_their_documented_columns() -> None:
     lines = run.stdout.splitlines()
     assert lines[0].startswith("# reelserve bench/throughput.py") and lines[1] in documented
     assert [line.split()[0] for line in lines[2:]] == ["sequential", "overlapped"]
+
+
+def test_profile_bench_groups_the_servers_samples(tiny_cache, pg_server) -> None:
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "profile_api.py"), "--requests", "300",
+                          "--cache-dir", str(tiny_cache)], capture_output=True, text=True, timeout=600, check=True,
+                         env={**os.environ, "REELSERVE_BENCH_DATABASE_URL": pg_server})
+    out = run.stdout
+    assert out.startswith("# reelserve bench/profile_api.py") and "postgres=yes" in out.splitlines()[0]
+    for title in ("status poll, sqlite", "submit, sqlite", "status poll, postgres", "submit, postgres"):
+        assert f"{title}: " in out, out
+    shares = [float(line.split()[-1].rstrip("%")) for line in out.splitlines() if line.endswith("%")]
+    assert "store: SQL and driver" in out and 99 < sum(shares) / 4 < 101, out  # each profile's shares add up
