@@ -1,0 +1,89 @@
+"""Signing and verifying reelserve's webhooks: the Standard Webhooks scheme (standardwebhooks.com).
+
+Used by the server to sign and by receivers to verify, so it imports nothing but the standard
+library: `from reelserve.webhooks import verify` works wherever the SDK is installed.
+
+Each delivery carries three headers:
+
+- `webhook-id`: the event's id, the same on every retry (receivers dedupe on it);
+- `webhook-timestamp`: Unix seconds when this attempt was signed;
+- `webhook-signature`: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, keyed with the
+  base64 part of the API key's secret `whsec_<base64>`; several space-separated signatures may come.
+
+The scheme is small enough that a dependency would be larger than the code; the tests check both
+directions against the `standardwebhooks` package itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+SECRET_PREFIX = "whsec_"
+TOLERANCE_SECONDS = 5 * 60  # a signature older or newer than this is refused: replayed, or a clock far off
+
+EVENT_TYPES = ("request.started", "request.completed", "request.failed", "request.cancelled")
+
+
+class WebhookVerificationError(ValueError):
+    """The request is not a genuine, fresh reelserve webhook: its headers, signature or age are wrong."""
+
+
+def new_secret() -> str:
+    """A fresh signing secret: `whsec_` and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _key(secret: str) -> bytes:
+    try:
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except ValueError as exc:
+        raise WebhookVerificationError("the secret is not a whsec_<base64> signing secret") from exc
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header's value for this id, timestamp and body."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(_key(secret), signed, hashlib.sha256).digest()).decode()
+
+
+def signed_headers(secret: str, msg_id: str, body: bytes, *, now: float | None = None) -> dict[str, str]:
+    """The three Standard Webhooks headers for one delivery attempt."""
+    timestamp = int(time.time() if now is None else now)
+    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret, msg_id, timestamp, body)}
+
+
+def verify(headers: Mapping[str, str], body: bytes | str, secret: str, *,
+           tolerance_seconds: int = TOLERANCE_SECONDS, now: float | None = None) -> dict[str, Any]:
+    """The parsed event if `body` with `headers` is a genuine webhook signed with `secret`; else
+    WebhookVerificationError. Pass the raw body exactly as received (bytes), not re-serialised JSON."""
+    lower = {name.lower(): value for name, value in headers.items()}
+    try:
+        msg_id, stamp, signatures = (lower[name] for name in ("webhook-id", "webhook-timestamp", "webhook-signature"))
+    except KeyError as exc:
+        raise WebhookVerificationError(f"missing the {exc.args[0]} header") from None
+    try:
+        timestamp = int(stamp)
+    except ValueError:
+        raise WebhookVerificationError("webhook-timestamp is not a Unix time in seconds") from None
+    if abs((time.time() if now is None else now) - timestamp) > tolerance_seconds:
+        raise WebhookVerificationError("webhook-timestamp is too old or too new: a replay, or a clock far off")
+    raw = body.encode() if isinstance(body, str) else bytes(body)
+    expected = sign(secret, msg_id, timestamp, raw).removeprefix("v1,")
+    for candidate in signatures.split():
+        version, _, value = candidate.partition(",")
+        if version == "v1" and hmac.compare_digest(value, expected):
+            break
+    else:
+        raise WebhookVerificationError("no signature matches: a different secret, or the body was changed")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise WebhookVerificationError("the body is not JSON") from None
