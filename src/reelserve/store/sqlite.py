@@ -36,9 +36,9 @@ _write_locks: dict[str, threading.Lock] = {}
 _write_locks_guard = threading.Lock()
 
 
-def _write_lock(path: Path) -> threading.Lock:
+def _write_lock(identity: str) -> threading.Lock:
     with _write_locks_guard:
-        return _write_locks.setdefault(str(path.resolve()), threading.Lock())
+        return _write_locks.setdefault(identity, threading.Lock())
 
 
 def _statements(script: str) -> list[str]:
@@ -58,8 +58,9 @@ class SqliteJobStore(JobStore):
         # and keys' hashes from other local users whatever the umask.
         self.path.touch(mode=0o600, exist_ok=True)
         self._local = threading.local()
+        self._identity = str(self.path.resolve())  # once: every claimable commit names the queue by it
         self._wake_folder = wake.wake_folder(self.path)
-        self._writing = _write_lock(self.path)
+        self._writing = _write_lock(self._identity)
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
 
@@ -113,7 +114,7 @@ class SqliteJobStore(JobStore):
         self._committed()  # after the commit, so a woken worker finds the job
 
     def _queue_identity(self) -> str:
-        return str(self.path.resolve())
+        return self._identity
 
     def _subscribe_push(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
         """Wakes from other processes on this database (store/wake.py)."""
