@@ -59,7 +59,7 @@ class Sender:
         request = self._client.build_request(
             "POST", pinned, content=body,
             headers={**headers, "Host": host_header, "Content-Type": "application/json"},
-            extensions={"sni_hostname": target.host, "timeout": httpx.Timeout(self._timeout).as_dict()})
+            extensions={"sni_hostname": target.host})  # the client's timeout applies as well
         try:
             response = self._client.send(request)
             response.close()  # the receiver's answer body is not needed, and may be large
