@@ -13,6 +13,7 @@ from reelserve.errors import ConfigurationError
 from reelserve.store import JobStore
 from reelserve.store.postgres import PostgresJobStore
 from tests.store.contract import BODY, StoreContract
+from tests.store.webhook_contract import WebhookStoreContract
 from tests.jobs import submit
 
 
@@ -24,7 +25,7 @@ def pg_store(pg_url: str) -> Iterator[PostgresJobStore]:
     store.close()
 
 
-class TestPostgresStore(StoreContract):
+class TestPostgresStore(StoreContract, WebhookStoreContract):
     @pytest.fixture
     def store(self, pg_store: PostgresJobStore) -> JobStore:
         return pg_store
@@ -49,7 +50,7 @@ def test_migrations_run_once_even_from_several_processes_at_once(pg_url: str) ->
         thread.join()
     stores[0].migrate()
     with psycopg.connect(pg_url) as conn:
-        assert conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == [(1,), (2,)]
+        assert conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == [(1,), (2,), (3,)]
     for store in stores:
         store.close()
 

@@ -25,8 +25,9 @@ def test_the_dialects_override_only_what_they_spell_differently() -> None:
     common, sqlite, postgres = names("common.sql"), names("sqlite.sql"), names("postgres.sql")
     assert len(set(common)) == len(common) and not set(common) & (set(sqlite) | set(postgres))
     # What both dialects need but spell differently; PostgreSQL alone has advisory locks and NOTIFY.
-    assert set(sqlite) == {"create_migrations_table", "claim_oldest", "tombstone_jobs", "delete_jobs"}
-    assert set(postgres) == set(sqlite) | {"advisory_lock", "notify_claimable"}
+    assert set(sqlite) == {"create_migrations_table", "claim_oldest", "claim_webhook_events", "tombstone_jobs",
+                           "delete_jobs"}
+    assert set(postgres) == set(sqlite) | {"advisory_lock", "notify"}
 
 
 def test_the_store_runs_only_queries_that_exist() -> None:

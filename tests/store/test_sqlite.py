@@ -7,10 +7,11 @@ import pytest
 
 from reelserve.store import JobStore, SqliteJobStore
 from tests.store.contract import StoreContract
+from tests.store.webhook_contract import WebhookStoreContract
 from tests.jobs import submit
 
 
-class TestSqliteStore(StoreContract):
+class TestSqliteStore(StoreContract, WebhookStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> JobStore:
         store = SqliteJobStore(tmp_path / "q.db")
@@ -31,7 +32,7 @@ def test_sqlite_uses_wal_and_migrates_idempotently(tmp_path: Path) -> None:
     store.migrate()
     conn = store._conn()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert [tuple(r) for r in conn.execute("SELECT version FROM schema_migrations")] == [(1,), (2,), (3,)]
+    assert [tuple(r) for r in conn.execute("SELECT version FROM schema_migrations")] == [(1,), (2,), (3,), (4,)]
     columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
     assert {"owner", "model_id", "input", "status", "seq", "created_at", "attempts", "lease_owner",
             "lease_expires_at", "output_key", "error_code", "error_message", "metadata"} <= columns
@@ -83,4 +84,4 @@ def test_wake_sockets_of_dead_processes_are_cleared_and_a_foreign_folder_is_not_
     wake.notify(folder)
     assert not stale.exists()
     os.chmod(folder, 0o755)  # readable by others: someone else could have made it
-    assert wake.listen(folder, lambda: None)() is None and list(folder.glob("*.sock")) == []
+    assert wake.listen(folder, lambda _: None)() is None and list(folder.glob("*.sock")) == []

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reelserve.store.base import JobStore, Reaped, SubmitLimits
-from reelserve.store.job import TERMINAL, ApiKey, HistoryPage, Job, Status, WorkerInfo
+from reelserve.store.base import JobStore, Reaped, SubmitLimits, utcnow
+from reelserve.store.job import (EVENT_KINDS, OPTIONAL_EVENTS, TERMINAL, ApiKey, DeliveryState, HistoryPage, Job,
+                                 Status, Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent, WorkerInfo)
 from reelserve.store.sqlite import SqliteJobStore
 
-__all__ = ["TERMINAL", "ApiKey", "HistoryPage", "Job", "JobStore", "Reaped", "SqliteJobStore", "Status", "SubmitLimits", "WorkerInfo",
-           "open_store"]
+__all__ = ["EVENT_KINDS", "OPTIONAL_EVENTS", "TERMINAL", "ApiKey", "DeliveryState", "HistoryPage", "Job", "JobStore",
+           "Reaped", "SqliteJobStore", "Status", "SubmitLimits", "Webhook", "WebhookAttempt", "WebhookDelivery",
+           "WebhookEvent", "WorkerInfo", "open_store", "utcnow"]
 
 
 def open_store(database_url: str | None, *, sqlite_path: Path, pool_size: int = 10) -> JobStore:

@@ -31,7 +31,9 @@ import aiosql
 from reelserve import metrics
 from reelserve.errors import IdempotencyKeyReusedError, InvalidTransitionError, LeaseLostError, TooManyRequestsError
 from reelserve.store import wake
-from reelserve.store.job import ApiKey, HistoryPage, Job, Status, WorkerInfo
+from reelserve.store.job import (OPTIONAL_EVENTS, ApiKey, DeliveryState, HistoryPage, Job, Status, Webhook, WebhookAttempt,
+                                 WebhookDelivery, WebhookEvent, WorkerInfo)
+from reelserve.webhooks import new_secret
 
 KEY_PREFIX = "rs_"
 HISTORY_START = 2**62  # above every seq: the first page of a history
@@ -74,9 +76,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def request_hash(model_id: str, input: dict[str, Any]) -> str:
-    """What "the same body" means for an Idempotency-Key: the model and the validated input, key order aside."""
-    return hashlib.sha256(json.dumps([model_id, input], sort_keys=True).encode()).hexdigest()
+def request_hash(model_id: str, input: dict[str, Any], webhook: Webhook | None = None) -> str:
+    """What "the same body" means for an Idempotency-Key: the model and the validated input, key order
+    aside, and the webhook when there is one (so hashes recorded before webhooks existed still match)."""
+    parts: list[Any] = [model_id, input]
+    if webhook is not None:
+        parts.append([webhook.url, sorted(webhook.events)])
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def event_id(job_id: str, kind: str) -> str:
+    """The `webhook-id` of a job's `kind` event: fixed, so nothing can make a second one."""
+    return f"msg_{job_id}_{kind}"
 
 
 @dataclass(frozen=True)
@@ -192,7 +203,7 @@ class JobStore(abc.ABC):
     # --- jobs: the API side ------------------------------------------------------------------
 
     def submit_request(self, owner: str, model_id: str, input: dict[str, Any], *, idempotency_key: str | None = None,
-                       limits: SubmitLimits = NO_LIMITS) -> tuple[Job, bool]:
+                       limits: SubmitLimits = NO_LIMITS, webhook: Webhook | None = None) -> tuple[Job, bool]:
         """Admit a job: (the job, True if it is an earlier one replayed for the same Idempotency-Key).
 
         The key lookup, the limit checks and the insert share one transaction, so concurrent
@@ -200,7 +211,7 @@ class JobStore(abc.ABC):
         """
         now = utcnow()
         # Only a keyed submit needs the body's hash: the common path skips serialising the input again.
-        digest = request_hash(model_id, input) if idempotency_key is not None else None
+        digest = request_hash(model_id, input, webhook) if idempotency_key is not None else None
         with self._transaction() as conn:
             if idempotency_key is not None or limits.counted:
                 # Admissions for one key take turns so its counts and Idempotency-Key lookups are exact;
@@ -213,7 +224,7 @@ class JobStore(abc.ABC):
                     return self._replay(admission, *prior, digest), True
             limits.check(admission, owner, now)
             job = Job(id=str(uuid.uuid4()), owner=owner, model_id=model_id, input=input, status=Status.IN_QUEUE,
-                      created_at=now)
+                      created_at=now, webhook=webhook)
             admission.insert_job(job)
             if idempotency_key is not None:
                 admission.record_idempotency(owner, idempotency_key, digest, job.id, now)
@@ -259,7 +270,12 @@ class JobStore(abc.ABC):
 
     def cancel(self, job_id: str, owner: str) -> Job | None:
         """Cancel the job if it is still queued (one conditional write); returns it as it now is."""
-        cancelled = self._write("cancel_if_queued", id=job_id, owner=owner, now=utcnow())
+        now = utcnow()
+        with self._transaction() as conn:
+            cancelled = self._run(conn, "cancel_if_queued", id=job_id, owner=owner, now=now) == 1
+            if cancelled:
+                self._changed(conn, wake.QUEUE_MOVED)
+                self._announce(conn, job_id, "cancelled", now)
         job = self.get(job_id, owner)
         if cancelled and job is not None:  # counted once, by the call that cancelled it
             metrics.OUTCOMES.labels(job.model_id, "cancelled", "").inc()
@@ -270,14 +286,18 @@ class JobStore(abc.ABC):
     def claim(self, worker_id: str, lease_seconds: float) -> Job | None:
         """Atomically take the oldest queued job and lease it to `worker_id`."""
         now = utcnow()
-        with self._statement() as conn:
+        with self._transaction() as conn:
             row = self._row(conn, "claim_oldest", worker=worker_id, now=now,
                             expires=now + timedelta(seconds=lease_seconds))
+            if row is not None:
+                self._changed(conn, wake.QUEUE_MOVED)
+                if row["webhook_url"] is not None:
+                    self._announce(conn, row["id"], "started", now)
         return None if row is None else self._job(row)
 
     def set_progress(self, job_id: str, worker_id: str, progress: float) -> None:
         progress = min(100.0, max(0.0, float(progress)))
-        self._fenced("set_progress", id=job_id, worker=worker_id, progress=progress)
+        self._fenced("set_progress", job_id, {"worker": worker_id, "progress": progress})
 
     def renew_lease(self, job_id: str, worker_id: str, lease_seconds: float) -> bool:
         """Extend the lease; False when this worker no longer holds it (reaped, then maybe claimed again)."""
@@ -290,6 +310,7 @@ class JobStore(abc.ABC):
             released = self._run(conn, "release_job", id=job_id, worker=worker_id) == 1
             if released:
                 self._claimable(conn)
+                self._changed(conn, wake.QUEUE_MOVED)
         return released
 
     def reap_expired_leases(self, max_attempts: int = MAX_ATTEMPTS) -> Reaped:
@@ -298,26 +319,103 @@ class JobStore(abc.ABC):
         with self._transaction() as conn:
             interrupted = self._rows(conn, "reap_interrupted", now=now, message=message, max_attempts=max_attempts)
             requeued = self._rows(conn, "reap_requeue", now=now)
+            for row in interrupted:
+                self._changed(conn, row["id"])
+                self._announce(conn, row["id"], "failed", now)
             if requeued:
                 self._claimable(conn)
+                self._changed(conn, wake.QUEUE_MOVED)
         return Reaped(requeued=[r["id"] for r in requeued], interrupted=[r["id"] for r in interrupted])
 
     def complete(self, job_id: str, worker_id: str, output_key: str, metadata: dict[str, Any],
                  poster_key: str | None = None) -> None:
         """Mark a leased job completed; fenced on the lease so a stale worker cannot publish."""
-        self._fenced("complete_job", id=job_id, worker=worker_id, now=utcnow(), output_key=output_key,
-                     poster_key=poster_key, metadata=metadata)
+        self._fenced("complete_job", job_id, {"worker": worker_id, "now": utcnow(), "output_key": output_key,
+                                              "poster_key": poster_key, "metadata": metadata}, announce="completed")
 
     def fail(self, job_id: str, worker_id: str, code: str, message: str, metadata: dict[str, Any]) -> None:
         if not code or not message:
             raise InvalidTransitionError("a failed job needs an error code and a message")
-        self._fenced("fail_job", id=job_id, worker=worker_id, now=utcnow(), code=code, message=message,
-                     metadata=metadata)
+        self._fenced("fail_job", job_id, {"worker": worker_id, "now": utcnow(), "code": code, "message": message,
+                                          "metadata": metadata}, announce="failed")
 
-    def _fenced(self, query: str, **params: Any) -> None:
-        """A write only the lease holder may make; LeaseLostError when this worker no longer holds it."""
-        if self._write(query, **params) != 1:
-            raise LeaseLostError()
+    def _fenced(self, query: str, job_id: str, params: dict[str, Any], announce: str | None = None) -> None:
+        """A write only the lease holder may make, telling whoever follows the job and writing the
+        `announce` event (at `params["now"]`), all in one transaction; LeaseLostError when this worker
+        no longer holds the lease."""
+
+        def write() -> None:
+            with self._transaction() as conn:
+                if self._run(conn, query, id=job_id, **params) != 1:
+                    raise LeaseLostError()
+                self._changed(conn, job_id)
+                if announce is not None:
+                    self._announce(conn, job_id, announce, params["now"])
+
+        self._retried(write)
+
+    # --- webhooks ------------------------------------------------------------------------------
+
+    def _announce(self, conn: Connection, job_id: str, kind: str, now: datetime) -> None:
+        """Write the job's `kind` event into the outbox, in the caller's transaction (nothing when the
+        job has no webhook, asked not to hear of `kind`, or already announced it)."""
+        asked = f"%,{kind},%" if kind in OPTIONAL_EVENTS else "%"
+        if self._run(conn, "enqueue_webhook", id=event_id(job_id, kind), job_id=job_id, type=f"request.{kind}",
+                     asked=asked, now=now) == 1:
+            self._signal(conn, wake.WEBHOOKS)
+
+    def webhook_secret(self, key_id: str) -> str:
+        """The key's webhook signing secret (`whsec_...`), made on first use."""
+        row = self._read_row("webhook_secret_of", id=key_id)
+        if row is not None and row["webhook_secret"]:
+            return str(row["webhook_secret"])
+        self._write("set_webhook_secret_if_none", id=key_id, secret=new_secret())
+        return str(self._read_row("webhook_secret_of", id=key_id)["webhook_secret"])
+
+    def rotate_webhook_secret(self, key_id: str) -> str | None:
+        """Replace the key's signing secret; the new one, or None when there is no such active key.
+        Attempts from now on are signed with it, retries of older events included."""
+        secret = new_secret()
+        return secret if self._write("set_webhook_secret", id=key_id, secret=secret) == 1 else None
+
+    def claim_webhook_events(self, lease_owner: str, limit: int, lease_seconds: float) -> list[WebhookEvent]:
+        """Lease up to `limit` due events to `lease_owner`, oldest due first."""
+        now = utcnow()
+        with self._statement() as conn:
+            rows = self._rows(conn, "claim_webhook_events", lease_owner=lease_owner, now=now,
+                              expires=now + timedelta(seconds=lease_seconds), limit=limit)
+        return [self._event(row) for row in rows]
+
+    def record_webhook_attempt(self, event: WebhookEvent, lease_owner: str, attempt: WebhookAttempt,
+                               next_attempt_at: datetime | None) -> bool:
+        """Keep an attempt's outcome and settle the event: delivered on a 2xx, else due again at
+        `next_attempt_at`, or failed when that is None. False (nothing kept) when `lease_owner` no
+        longer holds the event's lease."""
+        if attempt.delivered:
+            state = DeliveryState.DELIVERED
+        else:
+            state = DeliveryState.PENDING if next_attempt_at is not None else DeliveryState.FAILED
+        with self._transaction() as conn:
+            if self._run(conn, "settle_webhook_event", id=event.id, lease_owner=lease_owner, attempts=attempt.attempt,
+                         state=state.value, next_attempt_at=next_attempt_at) != 1:
+                return False
+            self._run(conn, "insert_webhook_attempt", event_id=event.id, attempt=attempt.attempt, at=attempt.at,
+                      status_code=attempt.status_code, latency_ms=attempt.latency_ms, error=attempt.error)
+            if state is DeliveryState.PENDING:
+                self._signal(conn, wake.WEBHOOKS)  # a delivery loop sleeping longer than the backoff re-reads
+        return True
+
+    def webhook_deliveries(self, job_id: str) -> list[WebhookDelivery]:
+        """The job's events with their attempts, oldest first (the caller checks who owns the job)."""
+        with self._connection() as conn:
+            events = self._rows(conn, "webhook_events_of_job", job_id=job_id)
+            attempts = self._rows(conn, "webhook_attempts_of_job", job_id=job_id)
+        by_event: dict[str, list[WebhookAttempt]] = {}
+        for row in attempts:
+            by_event.setdefault(row["event_id"], []).append(WebhookAttempt(
+                attempt=row["attempt"], at=self._from_db_time(row["at"]), status_code=row["status_code"],
+                latency_ms=row["latency_ms"], error=row["error"]))
+        return [WebhookDelivery(event, by_event.get(event.id, [])) for event in map(self._event, events)]
 
     # --- retention -----------------------------------------------------------------------------
 
@@ -352,8 +450,21 @@ class JobStore(abc.ABC):
         the unsubscribe function. A commit in this process calls it directly; one in another process
         reaches it through the backend's push (PostgreSQL: LISTEN/NOTIFY; SQLite: store/wake.py). A
         hint only: workers still poll, so a missed notification costs at most one poll interval."""
-        stop_local = wake.local_subscribe(self._queue_identity(), on_new_job)
-        stop_push = self._subscribe_push(on_new_job)
+        return self._subscribe(wake.JOBS, lambda _: on_new_job())
+
+    def subscribe_webhooks(self, on_due: Callable[[], None]) -> Callable[[], None]:
+        """Like `subscribe`, for webhook events written or rescheduled: what the delivery loop waits on."""
+        return self._subscribe(wake.WEBHOOKS, lambda _: on_due())
+
+    def subscribe_changes(self, on_change: Callable[[str], None]) -> Callable[[], None]:
+        """Call `on_change(job_id)` whenever a job's status or progress changes, or `on_change("*")`
+        (`wake.QUEUE_MOVED`) when queued jobs' positions may have: what event streams wait on. A hint,
+        like `subscribe`: a listener that must not miss a change still re-reads now and then."""
+        return self._subscribe(wake.CHANGES, on_change)
+
+    def _subscribe(self, topic: str, callback: Callable[[str], None]) -> Callable[[], None]:
+        stop_local = wake.local_subscribe(self._queue_identity(), topic, callback)
+        stop_push = self._subscribe_push(topic, callback)
 
         def stop() -> None:
             stop_local()
@@ -394,7 +505,15 @@ class JobStore(abc.ABC):
             lease_expires_at=time(row["lease_expires_at"]), progress=row["progress"], output_key=row["output_key"],
             error_code=row["error_code"], error_message=row["error_message"], metadata=data(row["metadata"]),
             poster_key=row["poster_key"], seq=row["seq"],
+            webhook=None if row["webhook_url"] is None else Webhook(
+                row["webhook_url"], frozenset(filter(None, row["webhook_events"].split(",")))),
         )
+
+    def _event(self, row: Row) -> WebhookEvent:
+        time = self._from_db_time
+        return WebhookEvent(id=row["id"], job_id=row["job_id"], owner=row["owner"], type=row["type"], url=row["url"],
+                            created_at=time(row["created_at"]), state=DeliveryState(row["state"]),
+                            attempts=row["attempts"], next_attempt_at=time(row["next_attempt_at"]))
 
     def _key(self, row: Row) -> ApiKey:
         return ApiKey(id=row["id"], name=row["name"], prefix=row["prefix"],
@@ -425,32 +544,48 @@ class JobStore(abc.ABC):
 
     def _claimable(self, conn: Connection) -> None:
         """A job became claimable in this transaction: subscribers are woken once it commits."""
-        self._wakes.pending = True
-        self._push_in_transaction(conn)
+        self._signal(conn, wake.JOBS)
+
+    def _changed(self, conn: Connection, job_id: str) -> None:
+        """A job's status or progress changed in this transaction (or, for `wake.QUEUE_MOVED`, the queue)."""
+        self._signal(conn, wake.CHANGES, job_id)
+
+    def _signal(self, conn: Connection, topic: str, payload: str = "") -> None:
+        """News on `topic` for after this transaction commits; nothing if it rolls back."""
+        pending: set[tuple[str, str]] = self._wakes.pending
+        if (topic, payload) not in pending:
+            pending.add((topic, payload))
+            self._push_in_transaction(conn, topic, payload)
 
     def _began(self) -> None:
         """A backend's `_transaction` calls this as it begins, and `_committed` once it has committed."""
-        self._wakes.pending = False
+        self._wakes.pending = set()
 
     def _committed(self) -> None:
-        if getattr(self._wakes, "pending", False):
-            self._wakes.pending = False
-            wake.local_notify(self._queue_identity())
-            self._push_after_commit()
+        signals: set[tuple[str, str]] = getattr(self._wakes, "pending", set())
+        if signals:
+            self._wakes.pending = set()
+            for topic, payload in signals:
+                wake.local_notify(self._queue_identity(), topic, payload)
+            self._push_after_commit(signals)
+
+    def _retried(self, action: Callable[[], Any]) -> Any:
+        """Run `action` (one transaction); a backend whose connections can be cut may run it once more."""
+        return action()
 
     @abc.abstractmethod
     def _queue_identity(self) -> str:
         """What names this queue for every store object in this process that opens it (a path, a URL)."""
 
-    def _subscribe_push(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
-        """Hear other processes' claimable commits; returns the stop function. No push: polling only."""
+    def _subscribe_push(self, topic: str, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Hear other processes' news on `topic`; returns the stop function. No push: polling only."""
         return lambda: None
 
-    def _push_in_transaction(self, conn: Connection) -> None:  # noqa: B027 - optional hook
+    def _push_in_transaction(self, conn: Connection, topic: str, payload: str) -> None:  # noqa: B027 - optional hook
         """Tell other processes, delivered only if the transaction commits (PostgreSQL's NOTIFY)."""
 
-    def _push_after_commit(self) -> None:  # noqa: B027 - optional hook
-        """Tell other processes once committed (SQLite's datagrams)."""
+    def _push_after_commit(self, signals: set[tuple[str, str]]) -> None:  # noqa: B027 - optional hook
+        """Tell other processes once committed (SQLite's datagrams): (topic, payload) pairs."""
 
     @abc.abstractmethod
     def _run_script(self, conn: Connection, script: str) -> None:
@@ -488,8 +623,10 @@ class Admission:
         return row["submits"], self._store._from_db_time(row["oldest"])
 
     def insert_job(self, job: Job) -> None:
+        webhook = job.webhook
         self._store._run(self._conn, "insert_job", id=job.id, owner=job.owner, model_id=job.model_id,
-                         input=job.input, created_at=job.created_at)
+                         input=job.input, created_at=job.created_at, webhook_url=webhook and webhook.url,
+                         webhook_events=",".join(sorted(webhook.events)) if webhook else "")
         self._store._claimable(self._conn)
 
     def record_idempotency(self, owner: str, key: str, digest: str, job_id: str, now: datetime) -> None:

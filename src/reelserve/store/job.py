@@ -26,6 +26,62 @@ class Status(str, enum.Enum):
 
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 
+# The events a webhook can announce: every terminal one always, `started` only when asked for.
+EVENT_KINDS = ("started", "completed", "failed", "cancelled")
+OPTIONAL_EVENTS = frozenset({"started"})
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where a request's events go, and which optional ones (`OPTIONAL_EVENTS`) it asked for."""
+
+    url: str
+    events: frozenset[str] = frozenset()
+
+
+class DeliveryState(str, enum.Enum):
+    PENDING = "pending"  # due now, or waiting for its next attempt
+    DELIVERED = "delivered"  # a 2xx came back
+    FAILED = "failed"  # every attempt in the retry window failed
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One event in the outbox; `id` is its `webhook-id`, the same on every attempt."""
+
+    id: str
+    job_id: str
+    owner: str
+    type: str  # request.started, request.completed, request.failed, request.cancelled
+    url: str
+    created_at: datetime
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebhookAttempt:
+    """What one attempt came to: the receiver's status code, or an error (refused, timeout...)."""
+
+    attempt: int
+    at: datetime
+    status_code: int | None
+    latency_ms: float
+    error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """An event with its attempts, oldest first: a line of GET /v1/requests/{id}/webhooks."""
+
+    event: WebhookEvent
+    attempts: list[WebhookAttempt]
+
 
 @dataclass(frozen=True)
 class Job:
@@ -47,6 +103,7 @@ class Job:
     metadata: dict[str, Any] = field(default_factory=dict)
     poster_key: str | None = None  # a JPEG of one frame, beside the video
     seq: int = 0  # submit order: the queue's order, and the history cursor
+    webhook: Webhook | None = None
 
 
 @dataclass(frozen=True)

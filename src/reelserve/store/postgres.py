@@ -5,7 +5,8 @@ on each other's rows and never take the same one. Admissions for one API key are
 a transaction-scoped advisory lock on the key, which keeps the Idempotency-Key lookup and the
 limit counts exact without locking anyone else out. Every write that makes a job claimable sends
 `NOTIFY reelserve_jobs` (delivered on commit), so an idle worker in another process wakes at once
-instead of polling; one in the committing process is woken directly (store/wake.py).
+instead of polling; one in the committing process is woken directly (store/wake.py). Webhook
+events due and jobs changed go out the same way on channels of their own.
 
 Connections come from a small pool (`database_pool_size` per process) rather than one per thread:
 an API replica's thread pool would otherwise hold dozens of idle server connections. A connection
@@ -36,7 +37,7 @@ from reelserve.store.base import JobStore
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "reelserve_jobs"
+CHANNELS = {wake.JOBS: "reelserve_jobs", wake.WEBHOOKS: "reelserve_webhooks", wake.CHANGES: "reelserve_changes"}
 LOCK_NAMESPACE = 0x7265656C  # "reel": the first key of our advisory locks, so they never meet another app's
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_WAIT_SECONDS = 5  # no working connection this long: answer 503 rather than hang
@@ -123,13 +124,16 @@ class PostgresJobStore(JobStore):
     # In autocommit a lone statement is already atomic: no BEGIN and COMMIT round trips around it.
     _statement = _connection
 
+    def _retried(self, action: Callable[[], Any]) -> Any:
+        return self._once_more_if_cut(action)
+
     def _exclusive(self, conn: psycopg.Connection, name: str) -> None:
         # READ COMMITTED lets two "not yet" checks pass at once; a transaction-scoped lock makes them take turns.
         self._run(conn, "advisory_lock", namespace=LOCK_NAMESPACE, name=name)
 
-    def _push_in_transaction(self, conn: psycopg.Connection) -> None:
-        # The payload names this process, whose own subscribers were already woken directly.
-        self._run(conn, "notify_claimable", channel=CHANNEL, sender=wake.PROCESS_TOKEN)
+    def _push_in_transaction(self, conn: psycopg.Connection, topic: str, payload: str) -> None:
+        # The payload names this process, whose own subscribers were already told directly.
+        self._run(conn, "notify", channel=CHANNELS[topic], payload=f"{wake.PROCESS_TOKEN} {payload}")
 
     def _queue_identity(self) -> str:
         return self.url
@@ -155,22 +159,25 @@ class PostgresJobStore(JobStore):
 
     # --- push ---------------------------------------------------------------------------------
 
-    def _subscribe_push(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
-        listener = _Listener(self.url, on_new_job)
+    def _subscribe_push(self, topic: str, callback: Callable[[str], None]) -> Callable[[], None]:
+        listener = _Listener(self.url, CHANNELS[topic], callback)
         self._listeners.append(listener)
         listener.start()
         return listener.stop
 
 
 class _Listener:
-    """A thread holding one LISTEN connection; calls back on every other process's notification.
+    """A thread holding one LISTEN connection; calls back with the payload of every other process's
+    notification on its channel.
 
-    If the connection drops it reconnects, and calls back once on reconnecting: a job submitted
-    while it was away sent its notification to no one.
+    If the connection drops it reconnects, and calls back once on reconnecting (with an empty payload,
+    or QUEUE_MOVED for changes: anything may have changed): what happened while it was away was
+    told to no one.
     """
 
-    def __init__(self, url: str, callback: Callable[[], None]) -> None:
+    def __init__(self, url: str, channel: str, callback: Callable[[str], None]) -> None:
         self._url = url
+        self._channel = channel
         self._callback = callback
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="store-listen", daemon=True)
@@ -187,12 +194,13 @@ class _Listener:
             try:
                 with psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS,
                                      application_name=APPLICATION_NAME) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self._callback()
+                    conn.execute(f"LISTEN {self._channel}")
+                    self._callback(wake.QUEUE_MOVED if self._channel == CHANNELS[wake.CHANGES] else "")
                     while not self._stopped.is_set():
                         for notice in conn.notifies(timeout=0.5, stop_after=1):
-                            if notice.payload != wake.PROCESS_TOKEN:  # this process's own: already woken
-                                self._callback()
+                            sender, _, payload = notice.payload.partition(" ")
+                            if sender != wake.PROCESS_TOKEN:  # this process's own: already told
+                                self._callback(payload)
             except psycopg.Error as exc:
                 log.warning("LISTEN connection lost (%s); workers poll until it is back", exc)
                 self._stopped.wait(LISTEN_RECONNECT_SECONDS)

@@ -59,7 +59,7 @@ class SqliteJobStore(JobStore):
         self.path.touch(mode=0o600, exist_ok=True)
         self._local = threading.local()
         self._identity = str(self.path.resolve())  # once: every claimable commit names the queue by it
-        self._wake_folder = wake.wake_folder(self.path)
+        self._wake_folders = {topic: wake.wake_folder(self.path, topic) for topic in wake.TOPICS}
         self._writing = _write_lock(self._identity)
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
@@ -116,12 +116,13 @@ class SqliteJobStore(JobStore):
     def _queue_identity(self) -> str:
         return self._identity
 
-    def _subscribe_push(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
-        """Wakes from other processes on this database (store/wake.py)."""
-        return wake.listen(self._wake_folder, on_new_job)
+    def _subscribe_push(self, topic: str, callback: Callable[[str], None]) -> Callable[[], None]:
+        """News from other processes on this database (store/wake.py)."""
+        return wake.listen(self._wake_folders[topic], callback)
 
-    def _push_after_commit(self) -> None:
-        wake.notify(self._wake_folder)
+    def _push_after_commit(self, signals: set[tuple[str, str]]) -> None:
+        for topic, payload in signals:
+            wake.notify(self._wake_folders[topic], payload)
 
     def _run_script(self, conn: sqlite3.Connection, script: str) -> None:
         # executescript() would COMMIT our transaction; run statement by statement instead.

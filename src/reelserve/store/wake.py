@@ -1,4 +1,11 @@
-"""Waking idle workers: directly within a process, and across processes on one machine's SQLite queue.
+"""Telling other threads and processes that something committed: a job became claimable, a webhook
+event is due, a job's status or progress changed. Directly within a process, and across processes
+on one machine's SQLite queue.
+
+Each kind of news is a *topic* (`JOBS`, `WEBHOOKS`, `CHANGES`) and carries a short payload (a
+changed job's id, or `QUEUE_MOVED` when every queued job's position may have changed), so a
+listener hears only what it waits for: a webhook event never wakes a worker to an empty claim, and
+an open event stream re-reads only when its own job (or the queue) moved.
 
 In the process that commits a claimable job, every worker subscribed to the same queue is woken by
 a direct call once the commit returns (`local_subscribe`, `local_notify`): no socket, no listener
@@ -34,34 +41,43 @@ log = logging.getLogger(__name__)
 RECEIVE_TIMEOUT_SECONDS = 0.5  # how often a listener checks whether it was stopped
 PROCESS_TOKEN = f"{os.getpid()}-{secrets.token_hex(4)}"  # tells this process's own pushes from others'
 
-_local: dict[str, list[Callable[[], None]]] = {}  # queue identity -> this process's subscribers
+JOBS = "jobs"  # a job may have become claimable; no payload
+WEBHOOKS = "webhooks"  # a webhook event was written and is due; no payload
+CHANGES = "changes"  # a job's status or progress changed; payload: its id, or QUEUE_MOVED
+TOPICS = (JOBS, WEBHOOKS, CHANGES)
+QUEUE_MOVED = "*"  # a claim, cancel or requeue: every queued job's position may have changed
+
+Callback = Callable[[str], None]  # called with the payload
+_local: dict[tuple[str, str], list[Callback]] = {}  # (queue identity, topic) -> this process's subscribers
 _local_lock = threading.Lock()
 
 
-def local_subscribe(queue: str, callback: Callable[[], None]) -> Callable[[], None]:
-    """Call `callback` whenever this process commits a claimable job on `queue`; returns the stop function."""
+def local_subscribe(queue: str, topic: str, callback: Callback) -> Callable[[], None]:
+    """Call `callback(payload)` whenever this process commits news on `topic` for `queue`; returns the
+    stop function."""
     with _local_lock:
-        _local.setdefault(queue, []).append(callback)
+        _local.setdefault((queue, topic), []).append(callback)
 
     def stop() -> None:
         with _local_lock:
             with contextlib.suppress(ValueError):
-                _local[queue].remove(callback)
+                _local[(queue, topic)].remove(callback)
 
     return stop
 
 
-def local_notify(queue: str) -> None:
-    """Wake this process's subscribers to `queue`, in the committing thread (each callback only sets an event)."""
+def local_notify(queue: str, topic: str, payload: str = "") -> None:
+    """Tell this process's subscribers, in the committing thread (each callback only sets an event)."""
     with _local_lock:
-        callbacks = list(_local.get(queue, ()))
+        callbacks = list(_local.get((queue, topic), ()))
     for callback in callbacks:
-        callback()
+        callback(payload)
 
 
-def wake_folder(database: Path) -> Path:
+def wake_folder(database: Path, topic: str = JOBS) -> Path:
     digest = hashlib.sha256(str(Path(database).resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"reelserve-wake-{digest}"
+    suffix = "" if topic == JOBS else f"-{topic}"  # the jobs folder keeps its first name
+    return Path(tempfile.gettempdir()) / f"reelserve-wake-{digest}{suffix}"
 
 
 def _private_folder(folder: Path) -> bool:
@@ -75,9 +91,9 @@ def _private_folder(folder: Path) -> bool:
     return True
 
 
-def notify(folder: Path) -> None:
-    """Wake every other process's listener in `folder` (this process's were called by `local_notify`);
-    sockets whose process is gone are removed."""
+def notify(folder: Path, payload: str = "") -> None:
+    """Send `payload` to every other process's listener in `folder` (this process's were called by
+    `local_notify`); sockets whose process is gone are removed."""
     if not folder.is_dir():
         return
     own = f"{os.getpid()}-"
@@ -87,15 +103,16 @@ def notify(folder: Path) -> None:
             if path.name.startswith(own):
                 continue
             try:
-                sender.sendto(b"!", str(path))
+                sender.sendto(payload.encode() or b"!", str(path))
             except (ConnectionRefusedError, FileNotFoundError):
                 path.unlink(missing_ok=True)  # its process died without unlinking it
             except (BlockingIOError, OSError):
                 pass  # its buffer is full: a wake is already waiting there
 
 
-def listen(folder: Path, callback: Callable[[], None]) -> Callable[[], None]:
-    """Call `callback` (from a thread of its own) for each wake sent to `folder`; returns the stop function."""
+def listen(folder: Path, callback: Callback) -> Callable[[], None]:
+    """Call `callback(payload)` (from a thread of its own) for each datagram sent to `folder`; returns the
+    stop function."""
     if not _private_folder(folder):
         return lambda: None
     path = folder / f"{os.getpid()}-{secrets.token_hex(4)}.sock"
@@ -107,12 +124,12 @@ def listen(folder: Path, callback: Callable[[], None]) -> Callable[[], None]:
     def receive() -> None:
         while not stopped.is_set():
             try:
-                receiver.recv(64)
+                data = receiver.recv(256)
             except TimeoutError:
                 continue
             except OSError:
                 return
-            callback()
+            callback("" if data == b"!" else data.decode(errors="replace"))
 
     thread = threading.Thread(target=receive, name="store-wake", daemon=True)
     thread.start()

@@ -27,10 +27,10 @@ SELECT * FROM api_keys ORDER BY created_at;
 UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL;
 
 
--- name: insert_job(id, owner, model_id, input, created_at)!
+-- name: insert_job(id, owner, model_id, input, created_at, webhook_url, webhook_events)!
 -- A new job is always queued; `seq` (its place in the queue) is assigned by the database.
-INSERT INTO jobs (id, owner, model_id, input, status, created_at)
-VALUES (:id, :owner, :model_id, :input, 'in_queue', :created_at);
+INSERT INTO jobs (id, owner, model_id, input, status, created_at, webhook_url, webhook_events)
+VALUES (:id, :owner, :model_id, :input, 'in_queue', :created_at, :webhook_url, :webhook_events);
 
 -- name: get_job(id)^
 SELECT * FROM jobs WHERE id = :id;
@@ -129,6 +129,47 @@ DELETE FROM idempotency_keys WHERE created_at < :before;
 
 -- name: purge_tombstones(before)!
 DELETE FROM expired_jobs WHERE expired_at < :before;
+
+
+-- Webhooks. An event is written by the transaction of the change it announces (store/base.py);
+-- deliveries lease it like a job, and record each attempt fenced on that lease.
+
+-- name: enqueue_webhook(id, job_id, type, asked, now)!
+-- `id` is the same for a job and kind whatever happens, so a job started twice (requeued after a
+-- worker died) announces its start once. Nothing for a job without a webhook, or for an optional
+-- event (`started`) it did not ask for: `asked` is `%,started,%` for one, `%` for the rest.
+INSERT INTO webhook_events (id, job_id, owner, type, url, created_at, state, attempts, next_attempt_at)
+SELECT :id, id, owner, :type, webhook_url, :now, 'pending', 0, :now FROM jobs
+WHERE id = :job_id AND webhook_url IS NOT NULL
+  AND ',' || webhook_events || ',' LIKE :asked
+ON CONFLICT (id) DO NOTHING;
+
+-- name: settle_webhook_event(id, lease_owner, attempts, state, next_attempt_at)!
+-- Only the lease holder records an attempt: one whose lease ran out (and was maybe claimed again) cannot.
+UPDATE webhook_events
+SET attempts = :attempts, state = :state, next_attempt_at = :next_attempt_at, lease_owner = NULL, lease_expires_at = NULL
+WHERE id = :id AND state = 'pending' AND lease_owner = :lease_owner;
+
+-- name: insert_webhook_attempt(event_id, attempt, at, status_code, latency_ms, error)!
+INSERT INTO webhook_attempts (event_id, attempt, at, status_code, latency_ms, error)
+VALUES (:event_id, :attempt, :at, :status_code, :latency_ms, :error);
+
+-- name: webhook_events_of_job(job_id)
+SELECT * FROM webhook_events WHERE job_id = :job_id ORDER BY created_at, id;
+
+-- name: webhook_attempts_of_job(job_id)
+SELECT a.* FROM webhook_attempts a JOIN webhook_events e ON e.id = a.event_id
+WHERE e.job_id = :job_id ORDER BY a.event_id, a.attempt;
+
+-- name: webhook_secret_of(id)^
+SELECT webhook_secret FROM api_keys WHERE id = :id;
+
+-- name: set_webhook_secret_if_none(id, secret)!
+-- The first delivery (or GET /v1/webhooks/default/secret) makes it; of two racing, the first write wins.
+UPDATE api_keys SET webhook_secret = :secret WHERE id = :id AND webhook_secret IS NULL;
+
+-- name: set_webhook_secret(id, secret)!
+UPDATE api_keys SET webhook_secret = :secret WHERE id = :id AND revoked_at IS NULL;
 
 
 -- name: upsert_worker(id, engine, now)!

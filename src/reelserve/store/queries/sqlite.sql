@@ -19,3 +19,11 @@ ON CONFLICT (id) DO NOTHING;
 
 -- name: delete_jobs(ids)!
 DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(:ids));
+
+-- name: claim_webhook_events(lease_owner, now, expires, limit)
+-- Due and not leased (or leased by a process that died: its lease ran out), oldest due first.
+UPDATE webhook_events SET lease_owner = :lease_owner, lease_expires_at = :expires
+WHERE id IN (SELECT id FROM webhook_events
+             WHERE state = 'pending' AND next_attempt_at <= :now AND (lease_expires_at IS NULL OR lease_expires_at < :now)
+             ORDER BY next_attempt_at LIMIT :limit)
+RETURNING *;
