@@ -18,6 +18,7 @@ def generate(s: str) -> str:
         ("_async.py is generated from this file by scripts/gen_async_client.py (a test keeps them in step):\nedit this one, then run the script.",
          "GENERATED from _sync.py by scripts/gen_async_client.py: do not edit; edit _sync.py and run the script."),
         ("import time\n", "import asyncio\n"),
+        ("from httpx_sse import connect_sse\n", "from httpx_sse import aconnect_sse\n"),
         ("class Client(ClientBase):", "class AsyncClient(ClientBase):"),
         ('"""`Client(base_url, api_key)`', '"""`AsyncClient(base_url, api_key)`'),
         ("httpx.BaseTransport", "httpx.AsyncBaseTransport"),
@@ -30,7 +31,7 @@ def generate(s: str) -> str:
         assert a in s, a
         s = s.replace(a, b)
     for name in ["submit", "run", "list_requests", "_send", "_json", "_with_retries", "_download", "_fetch_to", "status", "result",
-                 "cancel", "wait", "download"]:
+                 "cancel", "wait", "_follow", "download"]:
         s = s.replace(f"    def {name}(", f"    async def {name}(")
     R2 = [
         ("-> RequestHandle:", "-> AsyncRequestHandle:"), ("return RequestHandle(", "return AsyncRequestHandle("),
@@ -45,6 +46,8 @@ def generate(s: str) -> str:
         ("return self.result()", "return await self.result()"), ("result or self.result()", "result or await self.result()"),
         ("self.client._download(", "await self.client._download("), ("with self._http.stream(", "async with self._http.stream("),
         ("for chunk in response.iter_bytes():", "async for chunk in response.aiter_bytes():"), ("response.read()", "await response.aread()"),
+        ("result = self._follow(waiter)", "result = await self._follow(waiter)"),
+        ("with connect_sse(", "async with aconnect_sse("), ("for event in source.iter_sse():", "async for event in source.aiter_sse():"),
     ]
     for a, b in R2:
         assert a in s, a

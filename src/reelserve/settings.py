@@ -89,6 +89,20 @@ class Settings(BaseSettings):
     retention_seconds: int = Field(
         7 * 24 * 3600, ge=1, description="How long finished requests and their videos are kept before deletion."
     )
+    # Webhooks (docs/reliability.md).
+    webhook_allow_private: bool = Field(
+        False, description="Let webhooks reach loopback, private, link-local and other non-public addresses. Off: "
+        "such a URL is refused at submit (a literal address) or at delivery (a name resolving there). Turn on only "
+        "where every API key holder may reach this network.",
+    )
+    webhook_concurrency: int = Field(8, ge=1, description="Webhook attempts each process makes at once.")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="How long a receiver has to answer an attempt.")
+    webhook_retry_seconds: float = Field(
+        15.0, gt=0, description="Wait before a failed webhook's second attempt; it doubles each time, up to 4 h."
+    )
+    webhook_retry_window_seconds: float = Field(
+        24 * 3600.0, gt=0, description="How long after its event a webhook is still attempted before it is marked failed."
+    )
     # Operations (docs/operations.md).
     metrics_token: str | None = Field(
         None, description="When set, GET /metrics needs `Authorization: Bearer <token>`; unset, it is open."

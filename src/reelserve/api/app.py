@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from reelserve.api.changes import ChangeFeed
 from reelserve.api.deps import ApiConfig, Services
 from reelserve.api.docs import install_docs
 from reelserve.api.keycache import KeyCache
@@ -14,7 +15,7 @@ from reelserve.api.playground import install_playground
 from reelserve.api.errors import install_error_handlers
 from reelserve.api.limits import BodyLimitMiddleware
 from reelserve.api.access import AccessMiddleware
-from reelserve.api.routes import health, history, media, metrics, models, requests
+from reelserve.api.routes import events, health, history, media, metrics, models, requests, webhooks
 from reelserve.catalog import RECIPES, input_model_for
 from reelserve.storage import LocalMediaStorage, MediaStorage
 from reelserve.store import JobStore
@@ -28,8 +29,8 @@ DESCRIPTION = (
 def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> FastAPI:
     app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     keys = KeyCache(store, ttl_seconds=config.key_cache_seconds)
-    app.state.services = Services(config=config, store=store, storage=storage, keys=keys)
-    for module in (models, requests, history, health, metrics):
+    app.state.services = Services(config=config, store=store, storage=storage, keys=keys, changes=ChangeFeed(store))
+    for module in (models, requests, events, webhooks, history, health, metrics):
         app.include_router(module.router)
     if isinstance(storage, LocalMediaStorage):  # other storages hand out links that do not point here
         app.include_router(media.router_for(storage))
@@ -62,6 +63,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 TAGS = [
     {"name": "models", "description": "Submit a request; the models and their input schemas."},
     {"name": "requests", "description": "A submitted request's status, result and cancellation."},
+    {"name": "webhooks", "description": "Signing secret and delivery log of webhooks (Standard Webhooks)."},
     {"name": "media", "description": "Result videos by signed link (local storage only; S3 links point at S3)."},
     {"name": "health", "description": "Liveness for load balancers; workers and engine for key holders."},
     {"name": "operations", "description": "Prometheus metrics (docs/operations.md)."},

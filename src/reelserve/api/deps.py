@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from reelserve.api.changes import ChangeFeed
 from reelserve.api.keycache import KeyCache
 from reelserve.errors import AuthenticationError
 from reelserve.storage import MediaStorage
@@ -24,6 +25,7 @@ class ApiConfig:
     submit_limits: SubmitLimits = SubmitLimits()  # none
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <it>`
     key_cache_seconds: float = 1.0  # how long a key lookup is reused: a revocation takes effect within it
+    webhook_allow_private: bool = False  # accept webhook URLs naming non-public addresses (reelserve.addresses)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Services:
     store: JobStore
     storage: MediaStorage
     keys: KeyCache
+    changes: ChangeFeed  # what open event streams wait on
 
 
 def services(request: Request) -> Services:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from reelserve.store import Job, Status
+from reelserve.store import EVENT_KINDS, OPTIONAL_EVENTS, Job, Status, WebhookDelivery
 
 StatusValue = Literal["in_queue", "in_progress", "completed", "failed", "cancelled"]
 
@@ -75,6 +75,38 @@ class CancelResponse(BaseModel):
     request_id: str
     status: StatusValue
     outcome: Literal["cancelled", "not_cancellable"]
+
+
+class WebhookSecretResponse(BaseModel):
+    key: str = Field(description="This API key's signing secret, `whsec_` and base64: verify each webhook with it.")
+
+
+class WebhookSubscription(BaseModel):
+    url: str
+    events: list[str] = Field(description="The event types this request's webhook is sent.")
+
+
+class WebhookAttemptItem(BaseModel):
+    attempt: int
+    at: str
+    status_code: int | None = Field(description="The receiver's answer; null when there was none (see error).")
+    latency_ms: float
+    error: str | None = Field(description="Why no answer came: refused address, timeout, connection error...")
+
+
+class WebhookDeliveryItem(BaseModel):
+    webhook_id: str = Field(description="The `webhook-id` header, the same on every attempt: dedupe on it.")
+    type: str
+    state: Literal["pending", "delivered", "failed"]
+    created_at: str
+    next_attempt_at: str | None = Field(description="When it is attempted next; null once delivered or failed.")
+    attempts: list[WebhookAttemptItem]
+
+
+class WebhookLogResponse(BaseModel):
+    request_id: str
+    webhook: WebhookSubscription | None = Field(description="null: this request asked for no webhook.")
+    deliveries: list[WebhookDeliveryItem] = Field(description="One per event, oldest first.")
 
 
 class ErrorResponse(BaseModel):
@@ -170,6 +202,20 @@ def result_body(job: Job, links: OutputLinks | None) -> dict[str, Any]:
 def history_item(job: Job, links: OutputLinks | None) -> dict[str, Any]:
     """A request in GET /v1/requests: its result fields less the metadata, plus its validated input."""
     return {**_request_fields(job, links), "input": job.input}
+
+
+def webhook_log_body(job: Job, deliveries: list[WebhookDelivery]) -> dict[str, Any]:
+    subscription = None
+    if job.webhook is not None:
+        kinds = [k for k in EVENT_KINDS if k not in OPTIONAL_EVENTS or k in job.webhook.events]
+        subscription = {"url": job.webhook.url, "events": [f"request.{k}" for k in kinds]}
+    return {"request_id": job.id, "webhook": subscription, "deliveries": [{
+        "webhook_id": d.event.id, "type": d.event.type, "state": d.event.state.value,
+        "created_at": iso(d.event.created_at),
+        "next_attempt_at": iso(d.event.next_attempt_at) if d.event.state.value == "pending" else None,
+        "attempts": [{"attempt": a.attempt, "at": iso(a.at), "status_code": a.status_code, "latency_ms": a.latency_ms,
+                      "error": a.error} for a in d.attempts],
+    } for d in deliveries]}
 
 
 def cancel_body(job: Job) -> dict[str, Any]:

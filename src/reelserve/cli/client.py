@@ -245,11 +245,17 @@ def _interrupted(handle: Any) -> NoReturn:
 
 
 @takes_a_request_body
-def submit(ctx: typer.Context, model_id: ModelId, body: dict[str, Any], base_url: BaseUrl = None,
-           api_key: ApiKey = None, as_json: Json = False) -> None:
+def submit(
+    ctx: typer.Context, model_id: ModelId, body: dict[str, Any],
+    webhook: Annotated[str | None, typer.Option("--webhook", help="A URL told when the request ends (a signed "
+                                                "POST; see docs/client.md for a receiver).")] = None,
+    webhook_event: Annotated[list[str] | None, typer.Option(
+        "--webhook-event", help="An optional event to send as well: `started`. Repeatable.")] = None,
+    base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False,
+) -> None:
     """Queue a request and print its id."""
     with exit_codes(), _client(ctx, base_url, api_key) as client:
-        handle = client.submit(model_id, body)
+        handle = client.submit(model_id, body, webhook=webhook, webhook_events=webhook_event or None)
         _emit(as_json, {"request_id": handle.request_id}, handle.request_id)
 
 

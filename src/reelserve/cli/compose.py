@@ -18,6 +18,7 @@ from reelserve.store import JobStore, SubmitLimits, open_store
 # built, so that `reelserve keys ...` starts in a fraction of a second.
 if TYPE_CHECKING:
     from reelserve.api import ApiConfig
+    from reelserve.delivery import Deliverer
     from reelserve.engines import Engine
     from reelserve.worker import Worker
 
@@ -68,6 +69,7 @@ def api_config(settings: Settings) -> ApiConfig:
         # 0 turns a limit off in the settings; None is "unlimited" below.
         submit_limits=SubmitLimits(max_active=settings.max_active_per_key or None,
                                    per_minute=settings.submits_per_minute or None),
+        webhook_allow_private=settings.webhook_allow_private,
     )
 
 
@@ -80,3 +82,14 @@ def build_worker(settings: Settings) -> Worker:
                       reap_every=min(5.0, settings.lease_seconds / 2))
     return Worker(store, storage, engine_loader(settings), lease_seconds=settings.lease_seconds,
                   poll_seconds=settings.worker_poll_seconds, scratch_dir=settings.data_dir / "tmp", janitor=janitor)
+
+
+def build_deliverer(settings: Settings, store: JobStore, storage: MediaStorage) -> Deliverer:
+    """The webhook delivery loop every server and worker process runs, on that process's store and storage."""
+    from reelserve.delivery import Deliverer, EventBodies, RetryPolicy, Sender
+
+    sender = Sender(timeout_seconds=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private)
+    retry = RetryPolicy(first_delay_seconds=settings.webhook_retry_seconds,
+                        give_up_after_seconds=settings.webhook_retry_window_seconds)
+    return Deliverer(store, sender, EventBodies(store, storage), concurrency=settings.webhook_concurrency, retry=retry,
+                     timeout_seconds=settings.webhook_timeout_seconds)

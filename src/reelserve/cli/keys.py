@@ -1,4 +1,5 @@
-"""`reelserve keys create|list|revoke`: API keys, stored only as hashes."""
+"""`reelserve keys create|list|revoke|rotate-webhook-secret`: API keys, stored only as hashes, and
+each key's webhook signing secret."""
 
 from __future__ import annotations
 
@@ -30,3 +31,17 @@ def revoke(key_id: Annotated[str, typer.Argument(help="The key id from `keys lis
         typer.echo(f"no active key with id {key_id!r}; see `reelserve keys list`", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+def rotate_webhook_secret(key_id: Annotated[str, typer.Argument(help="The key id from `keys list`.")],
+                          data_dir: DataDir = None) -> None:
+    """Replace a key's webhook signing secret and print the new one (the last line of stdout).
+
+    Every attempt from now on, retries of earlier events included, is signed with it: update the
+    receiver at once (a receiver may accept both secrets while it switches over)."""
+    secret = store_for(settings_from(data_dir=data_dir)).rotate_webhook_secret(key_id)
+    if secret is None:
+        typer.echo(f"no active key with id {key_id!r}; see `reelserve keys list`", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"rotated the webhook signing secret of {key_id}; the new one:", err=True)
+    typer.echo(secret)

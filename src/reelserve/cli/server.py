@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from reelserve import metrics
-from reelserve.cli.compose import api_config, build_worker, settings_from, storage_for, store_for
+from reelserve.cli.compose import api_config, build_deliverer, build_worker, settings_from, storage_for, store_for
 from reelserve.cli.options import DataDir, Weights, setting_help
 from reelserve.store import JobStore
 
@@ -46,9 +46,11 @@ def serve(
     setup_logging()
     settings = settings_from(host=host, port=port, data_dir=data_dir, weights=weights,
                              run_worker=False if no_worker else None)
-    store = store_for(settings)
+    from reelserve.delivery import DeliveryThread
+
+    store, storage = store_for(settings), storage_for(settings)
     _ensure_first_key(store, settings.data_dir)
-    app = create_app(api_config(settings), store, storage_for(settings))
+    app = create_app(api_config(settings), store, storage)
     # access_log off: uvicorn's writes each URL whole, and a media link's query is its signature
     # (api/access.py logs the path). log_config None: uvicorn's lines go through setup_logging's
     # format, with timestamps. No `server: uvicorn` banner.
@@ -60,6 +62,7 @@ def serve(
 
         # A server whose worker cannot load its engine would queue requests forever: stop it loudly.
         worker = WorkerThread(build_worker(settings), on_failure=lambda: setattr(server, "should_exit", True)).start()
+    delivery = DeliveryThread(build_deliverer(settings, store, storage)).start()
     log.info("serving on %s (data dir %s)", settings.base_url, settings.data_dir.resolve())
     # uvicorn handles SIGTERM/SIGINT while it runs, then restores these handlers and raises the
     # signal again; with the default handlers that would kill the process before the worker drains.
@@ -72,6 +75,7 @@ def serve(
         if worker is not None:
             worker.shutdown(settings.shutdown_grace_seconds)
     finally:
+        delivery.stop(settings.webhook_timeout_seconds)
         metrics.process_exited()
 
 
@@ -93,19 +97,24 @@ def _ensure_first_key(store: JobStore, data_dir: Path) -> None:
 
 
 def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
-    """Run a worker process: claim queued requests from the shared store and generate them.
+    """Run a worker process: claim queued requests from the shared store and generate them, and
+    deliver webhooks.
 
     SIGTERM or SIGINT stops claiming; the current request gets the shutdown grace period to finish,
     then goes back to the queue for another worker, and the process exits 0.
     """
+    from reelserve.delivery import DeliveryThread
     from reelserve.worker.shutdown import run_until_signalled
 
     setup_logging()
     settings = settings_from(data_dir=data_dir, weights=weights)
+    built = build_worker(settings)
+    delivery = DeliveryThread(build_deliverer(settings, built.store, built.storage)).start()
     try:
-        if not run_until_signalled(build_worker(settings), settings.shutdown_grace_seconds):
+        if not run_until_signalled(built, settings.shutdown_grace_seconds):
             raise typer.Exit(1)
     finally:
+        delivery.stop(settings.webhook_timeout_seconds)
         metrics.process_exited()
 
 

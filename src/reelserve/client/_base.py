@@ -17,6 +17,9 @@ from reelserve.client._wire import TERMINAL, Cancelled, Failed, Status, error_fr
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# A followed event stream may be quiet for long stretches; reelserve pings every 15 s, so this much
+# silence means the connection is gone (and the wait goes on by polling).
+STREAM_IDLE_SECONDS = 45.0
 OnUpdate = Callable[[Status], Any]
 
 
@@ -72,6 +75,21 @@ class ClientBase:
         return {"Idempotency-Key": idempotency_key} if idempotency_key else {}
 
     @staticmethod
+    def _submit_params(webhook: str | None, webhook_events: list[str] | None) -> dict[str, str]:
+        """The query of a submit: the body stays the model's input, as RunComfy's is."""
+        if webhook is None:
+            if webhook_events:
+                raise errors.ReelserveClientError("webhook_events needs a webhook URL")
+            return {}
+        return {"webhook": webhook} | ({"webhook_events": ",".join(webhook_events)} if webhook_events else {})
+
+    @staticmethod
+    def _is_event_stream(response: httpx.Response) -> bool:
+        """Whether the server answered GET .../events with a stream; other RunComfy-compatible servers
+        have no such endpoint (a 404), and then the wait polls instead."""
+        return response.is_success and response.headers.get("content-type", "").startswith("text/event-stream")
+
+    @staticmethod
     def _body(response: httpx.Response) -> dict[str, Any]:
         if not response.is_success:
             raise error_from_response(response)
@@ -124,6 +142,15 @@ class Waiter:
         if isinstance(status, Cancelled):
             raise errors.RequestCancelledError(self.request_id)
         return isinstance(status, TERMINAL)
+
+    def stream_timeout(self) -> httpx.Timeout:
+        """How long a followed event stream may be silent: until the deadline, or STREAM_IDLE_SECONDS."""
+        left = STREAM_IDLE_SECONDS if self._deadline is None else max(0.01, self._deadline - time.monotonic())
+        return httpx.Timeout(min(left, STREAM_IDLE_SECONDS), connect=10.0)
+
+    def check_deadline(self) -> None:
+        """RequestTimeoutError once the deadline has passed."""
+        self.pause(0.0)
 
     def pause(self, poll_interval: float) -> float:
         """How long to sleep before the next poll; raises RequestTimeoutError past the deadline."""

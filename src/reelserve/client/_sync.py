@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from httpx_sse import connect_sse
 
 from reelserve.client import errors
 from reelserve.client._base import DEFAULT_TIMEOUT, ClientBase, OnUpdate, RetryPolicy, Waiter
@@ -37,11 +38,15 @@ class Client(ClientBase):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit(self, model_id: str, input: dict[str, Any], *, idempotency_key: str | None = None) -> RequestHandle:
-        """Queue a request. Never retried once it may have reached the server, unless it has an idempotency key."""
+    def submit(self, model_id: str, input: dict[str, Any], *, idempotency_key: str | None = None,
+               webhook: str | None = None, webhook_events: list[str] | None = None) -> RequestHandle:
+        """Queue a request. Never retried once it may have reached the server, unless it has an idempotency key.
+
+        `webhook`: a URL told when the request ends (signed; verify with `reelserve.webhooks.verify`);
+        `webhook_events=["started"]` adds the start."""
         headers = {**self._auth, **self._submit_headers(idempotency_key)}
         body = self._json("POST", self._submit_url(model_id), idempotent=idempotency_key is not None,
-                          json=input, headers=headers)
+                          json=input, headers=headers, params=self._submit_params(webhook, webhook_events))
         return RequestHandle(self, str(body["request_id"]))
 
     def handle(self, request_id: str) -> RequestHandle:
@@ -136,13 +141,40 @@ class RequestHandle:
         return body.get("outcome") == "cancelled" or str(body.get("status", "")).lower() in ("cancelled", "canceled")
 
     def wait(self, *, timeout: float | None = None, poll_interval: float = 1.0,
-             on_update: OnUpdate | None = None) -> Result:
-        """Poll until the request ends; the completed result, or RequestFailedError / RequestCancelledError /
-        RequestTimeoutError (which carries this request's id: the request is not lost)."""
+             on_update: OnUpdate | None = None, stream: bool = True) -> Result:
+        """Wait until the request ends; the completed result, or RequestFailedError / RequestCancelledError /
+        RequestTimeoutError (which carries this request's id: the request is not lost).
+
+        Follows the server's event stream (GET .../events) when it has one, and polls every
+        `poll_interval` seconds when it has not (other RunComfy-compatible servers), when `stream` is
+        False, or from where a stream broke off."""
         waiter = Waiter(self.request_id, timeout, on_update)
+        if stream:
+            result = self._follow(waiter)
+            if result is not None:
+                return result
         while not waiter.seen(self.status()):
             time.sleep(waiter.pause(poll_interval))
         return self.result()
+
+    def _follow(self, waiter: Waiter) -> Result | None:
+        """The result by the event stream; None when there is no stream, or it ended without one."""
+        url = self.client._request_url(self.request_id, "events")
+        try:
+            with connect_sse(self.client._http, "GET", url, headers=self.client._auth,
+                             timeout=waiter.stream_timeout()) as source:
+                if not self.client._is_event_stream(source.response):
+                    return None
+                for event in source.iter_sse():
+                    if event.event == "status":
+                        waiter.seen(parse_status(event.json(), self.request_id))
+                    elif event.event == "result":
+                        body = event.json()
+                        waiter.seen(parse_status(body, self.request_id))  # raises for failed and cancelled
+                        return parse_result(body, self.request_id)
+        except (httpx.TransportError, ValueError):  # cut off, silent too long, or a garbled event: poll
+            waiter.check_deadline()
+        return None
 
     def download(self, path: str | Path, *, result: Result | None = None) -> Path:
         """Write the finished video to `path` (atomically: a partial download never takes its name)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from reelserve.api.body import IDEMPOTENCY_KEY, check_idempotency_key, read_input
 from reelserve.api.deps import KeyDep, ServicesDep
+from reelserve.api.webhook_query import ALWAYS_SENT, webhook_from
 from reelserve.api.wire import ErrorResponse, SubmitResponse, submit_body
 from reelserve.catalog import RECIPES, Recipe, input_model_for, recipe_for
 from reelserve.errors import UnknownModelError
@@ -44,6 +45,20 @@ IdempotencyKey = Annotated[str | None, Header(
 )]
 
 
+# Plain strings, checked by webhook_from, so that every refusal is one 422001 naming the parameter.
+WebhookUrl = Annotated[str | None, Query(
+    alias="webhook",
+    description="Tell this URL (http or https, URL-encoded) when the request ends, with a signed POST "
+    f"(Standard Webhooks; events {', '.join('request.' + k for k in ALWAYS_SENT)}). Public addresses only, "
+    "unless the server allows private ones. See docs/http-api.md.",
+)]
+WebhookEvents = Annotated[str | None, Query(
+    alias="webhook_events",
+    description="Optional events to send as well, comma-separated: `started` (request.started). The "
+    "endings are always sent.",
+)]
+
+
 def model_card(recipe: Recipe) -> dict[str, Any]:
     return {
         "model_id": recipe.model_id,
@@ -64,13 +79,15 @@ def _add_submit_route(recipe: Recipe) -> None:
     model = input_model_for(recipe)
 
     async def submit(request: Request, response: Response, key: KeyDep, svc: ServicesDep,
-                     idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+                     idempotency_key: IdempotencyKey = None, webhook: WebhookUrl = None,
+                     webhook_events: WebhookEvents = None) -> dict[str, Any]:
         # Read the body by hand so auth is checked first and every body failure is one 422001 shape.
         idempotency_key = check_idempotency_key(idempotency_key)
+        subscription = webhook_from(webhook, webhook_events, allow_private=svc.config.webhook_allow_private)
         body = await run_in_threadpool(read_input, model, await request.body())
         job, replayed = await run_in_threadpool(
             svc.store.submit_request, key.id, recipe.model_id, body.model_dump(mode="json"),
-            idempotency_key=idempotency_key, limits=svc.config.submit_limits)
+            idempotency_key=idempotency_key, limits=svc.config.submit_limits, webhook=subscription)
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return submit_body(svc.config.base_url, job)

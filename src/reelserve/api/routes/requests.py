@@ -20,11 +20,11 @@ router = APIRouter(prefix="/v1/requests/{request_id}", tags=["requests"], respon
 
 def _found(job: Job | None, svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
     if job is None:
-        _not_found(svc, key, request_id)
+        not_found(svc, key, request_id)
     return job
 
 
-def _not_found(svc: ServicesDep, key: KeyDep, request_id: str) -> NoReturn:
+def not_found(svc: ServicesDep, key: KeyDep, request_id: str) -> NoReturn:
     # Only the owner learns that an id expired; to anyone else it is as unknown as any other.
     if is_request_id(request_id) and svc.store.was_expired(request_id, key.id):
         kept = _period(svc.config.retention_seconds)
@@ -41,7 +41,7 @@ def _period(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
-def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
+def owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
     job = svc.store.get(request_id, owner=key.id) if is_request_id(request_id) else None
     return _found(job, svc, key, request_id)
 
@@ -51,7 +51,7 @@ def _owned_job(svc: ServicesDep, key: KeyDep, request_id: str) -> Job:
 def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
     found = svc.store.get_with_position(request_id, key.id) if is_request_id(request_id) else None
     if found is None:
-        _not_found(svc, key, request_id)
+        not_found(svc, key, request_id)
     job, position = found
     return status_body(svc.config.base_url, job, position)
 
@@ -59,7 +59,7 @@ def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]
 @router.get("/result", operation_id="get_request_result", response_model=ResultResponse, response_model_exclude_unset=True,
             summary="Outputs and metadata; the current state while unfinished")
 def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
-    job = _owned_job(svc, key, request_id)
+    job = owned_job(svc, key, request_id)
     return result_body(job, output_links(svc, job))
 
 

@@ -1,0 +1,82 @@
+"""GET /v1/requests/{id}/events: a request's status as server-sent events, until it ends.
+
+`event: status` carries the body GET .../status would return, sent whenever it changes (progress
+at most about once a second); `event: result` carries the body GET .../result returns once the
+request has ended, and the stream closes after it. The stream waits on the store's change news
+(api/changes.py) rather than reading the database on a timer; it re-reads every `RESYNC_SECONDS`
+all the same, so a lost notification delays an event, never loses it. Comment pings keep idle
+proxies from closing a long wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from sse_starlette import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from reelserve.api.deps import KeyDep, Services, ServicesDep
+from reelserve.api.routes.requests import not_found, output_links
+from reelserve.api.wire import ErrorResponse, result_body, status_body
+from reelserve.ids import is_request_id
+from reelserve.store import ApiKey, Status
+
+RESYNC_SECONDS = 15.0
+PROGRESS_EVERY_SECONDS = 1.0
+PING_SECONDS = 15
+
+router = APIRouter(tags=["requests"])
+
+
+@router.get("/v1/requests/{request_id}/events", operation_id="stream_request_events",
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "`status` events while it runs, then one `result` event"},
+                       401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+            summary="Follow a request: its status as server-sent events, then its result")
+async def stream_events(request_id: str, key: KeyDep, svc: ServicesDep) -> EventSourceResponse:
+    # Checked before the stream starts, so a foreign or unknown id gets the same JSON 404 as GET status.
+    found = await run_in_threadpool(svc.store.get, request_id, key.id) if is_request_id(request_id) else None
+    if found is None:
+        await run_in_threadpool(not_found, svc, key, request_id)
+    return EventSourceResponse(_events(request_id, key, svc), ping=PING_SECONDS,
+                               headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def _events(request_id: str, key: ApiKey, svc: Services) -> AsyncIterator[dict[str, Any]]:
+    loop = asyncio.get_running_loop()
+    with svc.changes.watch(request_id) as changed:
+        last: dict[str, Any] | None = None
+        sent_at = float("-inf")
+        number = 0
+        while True:
+            changed.clear()  # before reading: a change that lands during the read is kept
+            found = await run_in_threadpool(svc.store.get_with_position, request_id, key.id)
+            if found is None:
+                return  # deleted by retention while followed
+            job, position = found
+            number += 1
+            if job.status.is_terminal:
+                body = result_body(job, output_links(svc, job))
+                yield {"event": "result", "id": str(number), "data": json.dumps(body, separators=(",", ":"))}
+                return
+            body = status_body(svc.config.base_url, job, position)
+            wait = RESYNC_SECONDS
+            if body != last:
+                too_soon = PROGRESS_EVERY_SECONDS - (loop.time() - sent_at)
+                if _progress_only(last, body) and too_soon > 0:
+                    wait = too_soon  # send the newest progress once the second is up
+                else:
+                    yield {"event": "status", "id": str(number), "data": json.dumps(body, separators=(",", ":"))}
+                    last, sent_at = body, loop.time()
+            try:
+                await asyncio.wait_for(changed.wait(), wait)
+            except TimeoutError:
+                pass
+
+
+def _progress_only(last: dict[str, Any] | None, body: dict[str, Any]) -> bool:
+    return last is not None and last["status"] == body["status"] == Status.IN_PROGRESS.value

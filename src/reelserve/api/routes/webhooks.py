@@ -1,0 +1,30 @@
+"""GET /v1/webhooks/default/secret (the key's signing secret) and GET /v1/requests/{id}/webhooks (a
+request's deliveries, attempt by attempt): what a receiver's owner needs to verify and to debug."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from reelserve.api.deps import KeyDep, ServicesDep
+from reelserve.api.routes.requests import owned_job
+from reelserve.api.wire import ErrorResponse, WebhookLogResponse, WebhookSecretResponse, webhook_log_body
+
+router = APIRouter(tags=["webhooks"], responses={401: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+
+
+@router.get("/v1/webhooks/default/secret", operation_id="get_webhook_secret", response_model=WebhookSecretResponse,
+            summary="This API key's webhook signing secret")
+async def get_secret(key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
+    # Replicate's path and shape. Made on first use; `reelserve keys rotate-webhook-secret` replaces it.
+    return {"key": await run_in_threadpool(svc.store.webhook_secret, key.id)}
+
+
+@router.get("/v1/requests/{request_id}/webhooks", operation_id="get_request_webhooks",
+            response_model=WebhookLogResponse, responses={404: {"model": ErrorResponse}},
+            summary="A request's webhook deliveries: each event, and each attempt's status code, latency or error")
+def get_deliveries(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
+    job = owned_job(svc, key, request_id)
+    return webhook_log_body(job, svc.store.webhook_deliveries(job.id))

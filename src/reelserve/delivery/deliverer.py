@@ -1,0 +1,128 @@
+"""The delivery loop: claim due events with a lease, send each on a bounded pool, record the outcome.
+
+Any number of processes run one (every `reelserve serve` and `reelserve worker`). An event is
+claimed with a lease, like a job, so two processes never send the same attempt at once; a process
+that dies mid-attempt leaves the lease to run out, and the attempt is made again elsewhere
+(at-least-once: receivers dedupe on `webhook-id`). The pool is this process's own and bounded, so a
+slow or dead receiver holds at most `concurrency` threads here and never the API or the GPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from reelserve.delivery.retry import RetryPolicy
+from reelserve.delivery.sender import Outcome, Sender
+from reelserve.errors import UnavailableError
+from reelserve.store import JobStore, WebhookAttempt, WebhookEvent, utcnow
+from reelserve.webhooks import signed_headers
+
+log = logging.getLogger(__name__)
+
+LEASE_MARGIN_SECONDS = 20.0  # beyond the send timeout: time to sign, build the body and record the outcome
+
+
+def new_deliverer_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:webhooks:{secrets.token_hex(3)}"
+
+
+class Deliverer:
+    """`run(stop)` in a thread of its own; `body_for(event)` builds an attempt's body (delivery/payload.py)."""
+
+    def __init__(self, store: JobStore, sender: Sender, body_for: Callable[[WebhookEvent], bytes], *,
+                 concurrency: int = 8, retry: RetryPolicy = RetryPolicy(), poll_seconds: float = 1.0,
+                 timeout_seconds: float = 10.0, owner_id: str | None = None) -> None:
+        self.store, self.sender, self.body_for = store, sender, body_for
+        self.owner_id = owner_id or new_deliverer_id()
+        self.concurrency, self.retry, self.poll_seconds = concurrency, retry, poll_seconds
+        self.lease_seconds = timeout_seconds + LEASE_MARGIN_SECONDS
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
+        self._free = threading.Semaphore(concurrency)
+        self._wake = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until `stop` is set (then call `wake()`); attempts in flight then finish, each bounded
+        by the send timeout. An event whose attempt is cut short (the process dies) keeps its lease
+        until it runs out, and is then attempted again, here or elsewhere."""
+        unsubscribe = self.store.subscribe_webhooks(self._wake.set)
+        try:
+            while not stop.is_set():
+                self._wake.clear()  # before claiming: news that lands during the claim is kept
+                if not self._claim():
+                    self._wake.wait(self.poll_seconds)
+        finally:
+            unsubscribe()
+            self._pool.shutdown(wait=True)
+            self.sender.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _claim(self) -> int:
+        """Claim as many due events as there are free threads, and start them; how many were started."""
+        slots = 0
+        while self._free.acquire(blocking=False):
+            slots += 1
+        if not slots:
+            return 0  # every thread busy: a finishing attempt wakes the loop
+        try:
+            events = self.store.claim_webhook_events(self.owner_id, slots, self.lease_seconds)
+        except UnavailableError as exc:
+            log.warning("webhook delivery paused: %s", exc.message)
+            events = []
+        for _ in range(slots - len(events)):
+            self._free.release()
+        for event in events:
+            self._pool.submit(self._attempt, event)
+        return len(events)
+
+    def _attempt(self, event: WebhookEvent) -> None:
+        try:
+            outcome = self._send(event)
+            self._record(event, outcome)
+        except Exception:  # a bug here must not kill the pool thread; the lease runs out and it is retried
+            log.exception("webhook %s: the attempt failed unexpectedly", event.id)
+        finally:
+            self._free.release()
+            self._wake.set()  # a slot is free
+
+    def _send(self, event: WebhookEvent) -> Outcome:
+        body = self.body_for(event)
+        headers = signed_headers(self.store.webhook_secret(event.owner), event.id, body)
+        return self.sender.send(event.url, body, headers)
+
+    def _record(self, event: WebhookEvent, outcome: Outcome) -> None:
+        now = utcnow()
+        attempt = WebhookAttempt(attempt=event.attempts + 1, at=now, status_code=outcome.status_code,
+                                 latency_ms=round(outcome.latency_ms, 1), error=outcome.error)
+        next_at = None if outcome.delivered else self.retry.next_attempt(event.created_at, attempt.attempt, now)
+        kept = self.store.record_webhook_attempt(event, self.owner_id, attempt, next_at)
+        what = "delivered" if outcome.delivered else (f"next attempt at {next_at:%H:%M:%S}" if next_at else "gave up")
+        log.info("webhook %s attempt %d: %s (%s)", event.id, attempt.attempt, outcome.status_code or outcome.error,
+                 what if kept else "its lease ran out: not recorded")
+
+
+class DeliveryThread:
+    """A `Deliverer` running in a daemon thread of its own, beside an API or a worker."""
+
+    def __init__(self, deliverer: Deliverer) -> None:
+        self.deliverer = deliverer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=deliverer.run, args=(self._stop,), name="webhook-delivery", daemon=True)
+
+    def start(self) -> DeliveryThread:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float) -> None:
+        """Claim nothing more and wait up to `timeout` for attempts in flight; one still running then is
+        left to its lease (attempted again once that runs out)."""
+        self._stop.set()
+        self.deliverer.wake()
+        self._thread.join(timeout)
