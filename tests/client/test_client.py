@@ -44,6 +44,8 @@ class Server:
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         if isinstance(answer, BaseException):
             raise answer
+        if isinstance(answer, httpx.Response):  # given whole: an event stream
+            return answer
         status, body = answer if isinstance(answer, tuple) else (200, answer)
         if isinstance(body, bytes):
             return httpx.Response(status, content=body)
@@ -96,7 +98,7 @@ def result(state: str = "completed", **extra) -> dict:
 
 SUBMITTED = {"request_id": RID, "status_url": f"{BASE}/v1/requests/{RID}/status",
              "result_url": f"{BASE}/v1/requests/{RID}/result", "cancel_url": f"{BASE}/v1/requests/{RID}/cancel"}
-STATUS, RESULT, CANCEL = (f"/v1/requests/{RID}/{a}" for a in ("status", "result", "cancel"))
+STATUS, RESULT, CANCEL, EVENTS = (f"/v1/requests/{RID}/{a}" for a in ("status", "result", "cancel", "events"))
 SUBMIT = f"/v1/models/{MODEL}"
 
 
@@ -161,6 +163,59 @@ def test_wait_reports_each_change_and_returns_the_result(connect) -> None:
     done = connect(server).handle(RID).wait(poll_interval=0, on_update=updates.append)
     assert updates == [Queued(RID, 1), Queued(RID, 0), InProgress(RID, 50), Completed(RID)]
     assert done.video_url is not None
+
+
+def event_stream(*events: tuple[str, dict]) -> httpx.Response:
+    text = "".join(f"event: {name}\ndata: {json.dumps(body)}\n\n" for name, body in events)
+    return httpx.Response(200, content=(": ping\n\n" + text).encode(), headers={"content-type": "text/event-stream"})
+
+
+def test_wait_follows_the_event_stream_when_the_server_has_one(connect) -> None:
+    server = Server().on("GET", EVENTS, event_stream(
+        ("status", status("in_queue", queue_position=1)), ("status", status("in_queue", queue_position=0)),
+        ("status", status("in_progress", progress=40)), ("result", result())))
+    updates: list = []
+    done = connect(server).handle(RID).wait(poll_interval=0, on_update=updates.append)
+    assert updates == [Queued(RID, 1), Queued(RID, 0), InProgress(RID, 40), Completed(RID)]
+    assert done.video_url == result()["output"]["video"] and done.metadata == {"width": 1280}
+    assert server.calls(STATUS) == server.calls(RESULT) == 0  # nothing polled
+    assert server.seen[0].headers["authorization"] == "Bearer rs_key"
+
+
+def test_a_stream_that_breaks_off_is_followed_by_polling(connect) -> None:
+    server = Server().on("GET", EVENTS, event_stream(("status", status("in_progress", progress=10)))) \
+        .on("GET", STATUS, status("completed")).on("GET", RESULT, result())
+    updates: list = []
+    assert connect(server).handle(RID).wait(poll_interval=0, on_update=updates.append).video_url is not None
+    assert updates == [InProgress(RID, 10), Completed(RID)] and server.calls(STATUS) == 1
+
+
+def test_a_server_without_event_streams_is_polled(connect) -> None:
+    # Other RunComfy-compatible servers have no GET .../events: a 404 there, then polling.
+    server = Server().on("GET", STATUS, status("completed")).on("GET", RESULT, result())
+    assert connect(server).handle(RID).wait(poll_interval=0).status == "completed"
+    assert server.calls(EVENTS) == 1 and server.calls(STATUS) == 1
+    assert connect(server).handle(RID).wait(poll_interval=0, stream=False).status == "completed"
+    assert server.calls(EVENTS) == 1  # stream=False never asks
+
+
+def test_a_streamed_failure_raises_with_the_servers_reason(connect) -> None:
+    failed = result("failed", error={"code": "engine_error", "message": "out of memory"})
+    server = Server().on("GET", EVENTS, event_stream(("result", failed)))
+    with pytest.raises(RequestFailedError) as info:
+        connect(server).handle(RID).wait(poll_interval=0)
+    assert (info.value.code, info.value.message) == ("engine_error", "out of memory")
+
+
+def test_submit_sends_a_webhook_in_the_query_and_the_input_as_the_body(connect) -> None:
+    server = Server().on("POST", SUBMIT, SUBMITTED)
+    connect(server).submit(MODEL, {"prompt": "a cat"}, webhook="https://hooks.example.com/x",
+                           webhook_events=["started"])
+    sent = server.seen[0]
+    assert dict(sent.url.params) == {"webhook": "https://hooks.example.com/x", "webhook_events": "started"}
+    assert json.loads(sent.content) == {"prompt": "a cat"}
+    with pytest.raises(ReelserveClientError):
+        connect(server).submit(MODEL, {"prompt": "a cat"}, webhook_events=["started"])
 
 
 def test_wait_raises_with_the_servers_reason(connect) -> None:

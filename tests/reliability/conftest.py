@@ -29,6 +29,7 @@ class Fleet:
     env: dict[str, str] = field(default_factory=dict)  # REELSERVE_* settings for the workers
     procs: list[subprocess.Popen] = field(default_factory=list)
     store: JobStore | None = None  # the one the workers share; SQLite in the data dir unless given
+    args: list[str] = field(default_factory=list)  # more harness arguments (`--webhooks`)
 
     def __post_init__(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -43,7 +44,7 @@ class Fleet:
             log = open(self.data_dir / f"worker-{len(self.procs)}.log", "w")  # noqa: SIM115 - closed by the OS at exit
             proc = subprocess.Popen(
                 [sys.executable, "-m", "tests.reliability.harness", str(self.data_dir), "--lease", str(self.lease),
-                 "--grace", str(self.grace)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                 "--grace", str(self.grace), *self.args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONPATH": str(ROOT), **self.env})
             self.procs.append(proc)
             started.append(proc)

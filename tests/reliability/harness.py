@@ -19,7 +19,10 @@ test can count, per request, how many times it ran and how many results were com
 The store and storage are the ones the settings name (`REELSERVE_DATABASE_URL`, `REELSERVE_STORAGE_URL`
 ...), so the same harness runs on SQLite and local disk or on PostgreSQL and S3.
 
-Run: python -m tests.reliability.harness DATA_DIR [--lease S] [--grace S]
+With `--webhooks` the process also runs the webhook delivery loop, as `reelserve worker` does, built
+by the production composition (cli/compose.py) from the REELSERVE_WEBHOOK_* settings.
+
+Run: python -m tests.reliability.harness DATA_DIR [--lease S] [--grace S] [--webhooks]
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from reelserve.cli.compose import storage_for
+from reelserve.cli.compose import build_deliverer, storage_for
+from reelserve.delivery import DeliveryThread
 from reelserve.engines.base import EngineInfo, GenerationSpec, ProgressCallback
 from reelserve.media import Clip
 from reelserve.errors import LeaseLostError
@@ -173,9 +177,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--lease", type=float, default=1.0)
     parser.add_argument("--grace", type=float, default=5.0)
+    parser.add_argument("--webhooks", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {os.getpid()} %(name)s: %(message)s")
-    return 0 if run_until_signalled(build_worker(args.data_dir, args.lease), args.grace) else 1
+    worker = build_worker(args.data_dir, args.lease)
+    if args.webhooks:
+        settings = Settings(data_dir=args.data_dir, signing_secret="test")
+        DeliveryThread(build_deliverer(settings, worker.store, worker.storage)).start()
+    return 0 if run_until_signalled(worker, args.grace) else 1
 
 
 if __name__ == "__main__":

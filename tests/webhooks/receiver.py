@@ -6,7 +6,7 @@ import contextlib
 import http.server
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -17,23 +17,33 @@ class Received:
     body: bytes
 
 
+Answer = int | tuple[int, dict[str, str]] | float  # a status, a status and headers, or seconds to stall, then 200
+
+
 @dataclass
 class Receiver:
     url: str
-    answers: list[int | tuple[int, dict[str, str]] | float]  # a status, a status and headers, or seconds to stall
+    answers: list[Answer]
     received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @contextlib.contextmanager
-def receiver(answers: list | None = None) -> Iterator[Receiver]:
-    """Answers in turn from `answers` (the last one repeats; default 200)."""
+def receiver(answers: list | None = None, decide: Callable[[Received], Answer] | None = None) -> Iterator[Receiver]:
+    """Answers in turn from `answers` (the last one repeats; default 200), or what `decide` says of
+    each request (called from the request's own thread)."""
     state = Receiver("", list(answers or [200]))
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            state.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-            answer = state.answers.pop(0) if len(state.answers) > 1 else state.answers[0]
+            got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            with state.lock:
+                state.received.append(got)
+                if decide is None:
+                    answer = state.answers.pop(0) if len(state.answers) > 1 else state.answers[0]
+            if decide is not None:
+                answer = decide(got)
             if isinstance(answer, float):
                 time.sleep(answer)
                 answer = 200
