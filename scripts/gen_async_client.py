@@ -30,7 +30,7 @@ def generate(s: str) -> str:
     for a, b in R:
         assert a in s, a
         s = s.replace(a, b)
-    for name in ["submit", "run", "list_requests", "_send", "_json", "_with_retries", "_download", "_fetch_to", "status", "result",
+    for name in ["submit", "run", "webhook_secret", "list_requests", "_send", "_json", "_with_retries", "_download", "_fetch_to", "status", "result",
                  "cancel", "wait", "_follow", "download"]:
         s = s.replace(f"    def {name}(", f"    async def {name}(")
     R2 = [

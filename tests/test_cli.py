@@ -30,6 +30,19 @@ def test_keys_create_list_revoke(tmp_path) -> None:
     assert again.exit_code == 1 and "no active key" in again.output
 
 
+def test_rotate_webhook_secret_prints_the_new_one(tmp_path) -> None:
+    data = str(tmp_path / "data")
+    store = store_for(Settings(data_dir=data))
+    key, _ = store.create_key("hooks")
+    first = store.webhook_secret(key.id)
+    rotated = runner.invoke(app, ["keys", "rotate-webhook-secret", key.id, "--data-dir", data])
+    assert rotated.exit_code == 0, rotated.output
+    secret = rotated.stdout.strip().splitlines()[-1]  # the secret is the last line of stdout
+    assert secret.startswith("whsec_") and secret != first and store.webhook_secret(key.id) == secret
+    missing = runner.invoke(app, ["keys", "rotate-webhook-secret", "key_nope", "--data-dir", data])
+    assert missing.exit_code == 1 and "no active key" in missing.output
+
+
 def test_keys_commands_use_the_postgres_queue_when_a_database_url_is_set(tmp_path, pg_url) -> None:
     env = {"REELSERVE_DATABASE_URL": pg_url}
     created = runner.invoke(app, ["keys", "create", "--name", "shared", "--data-dir", str(tmp_path)], env=env)

@@ -58,6 +58,16 @@ def test_shots_become_multi_prompt_with_their_total_duration(server, invoke) -> 
         {"prompt": "boats: at dawn", "duration": 3}, {"prompt": "gulls", "duration": 4}]}
 
 
+def test_submit_webhook_goes_in_the_query(server, invoke) -> None:
+    server.on("POST", SUBMIT, SUBMITTED)
+    ran = invoke("submit", MODEL, "--prompt", "a harbor", "--webhook", "https://hooks.example.com/in",
+                 "--webhook-event", "started")
+    assert ran.exit_code == 0, ran.output
+    sent = next(r for r in server.seen if r.method == "POST")
+    assert dict(sent.url.params) == {"webhook": "https://hooks.example.com/in", "webhook_events": "started"}
+    assert sent_body(server) == {"prompt": "a harbor"}
+
+
 def test_input_file_is_sent_as_is(server, invoke, tmp_path) -> None:
     server.on("POST", SUBMIT, SUBMITTED)
     body = {"prompt": "x", "future_field": [1, 2]}

@@ -207,6 +207,12 @@ def test_a_streamed_failure_raises_with_the_servers_reason(connect) -> None:
     assert (info.value.code, info.value.message) == ("engine_error", "out of memory")
 
 
+def test_webhook_secret(connect) -> None:
+    server = Server().on("GET", "/v1/webhooks/default/secret", {"key": "whsec_abc"})
+    assert connect(server).webhook_secret() == "whsec_abc"
+    assert server.seen[0].headers["authorization"] == "Bearer rs_key"
+
+
 def test_submit_sends_a_webhook_in_the_query_and_the_input_as_the_body(connect) -> None:
     server = Server().on("POST", SUBMIT, SUBMITTED)
     connect(server).submit(MODEL, {"prompt": "a cat"}, webhook="https://hooks.example.com/x",

@@ -61,6 +61,11 @@ class AsyncClient(ClientBase):
             await handle.download(download_to, result=result)
         return result
 
+    async def webhook_secret(self) -> str:
+        """This API key's webhook signing secret (`whsec_...`), for `reelserve.webhooks.verify` in a receiver."""
+        body = await self._json("GET", f"{self.base_url}/v1/webhooks/default/secret", idempotent=True, headers=self._auth)
+        return str(body["key"])
+
     async def list_requests(self, *, limit: int = 20, cursor: str | None = None) -> RequestPage:
         """This key's requests, newest first (reelserve's GET /v1/requests); pass `next_cursor` for the next page."""
         params: dict[str, Any] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
