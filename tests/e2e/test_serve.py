@@ -236,7 +236,7 @@ def test_the_json_examples_in_http_api_md_have_the_served_shapes(server, finishe
     request_id, video = finished
     auth = {"Authorization": f"Bearer {key}"}
     blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", (ROOT / "docs/http-api.md").read_text(), re.S)]
-    error, submit, result = blocks
+    error, submit, result, event, log = blocks
     real_result = httpx.get(f"{base}/v1/requests/{request_id}/result", headers=auth).json()
     assert set(result) == set(real_result) and set(result["metadata"]) == set(real_result["metadata"])
     assert set(result["metadata"]["timings"]) == set(real_result["metadata"]["timings"])
@@ -248,6 +248,14 @@ def test_the_json_examples_in_http_api_md_have_the_served_shapes(server, finishe
     assert set(submit) == set(real_submit)
     real_error = httpx.post(f"{base}/v1/models/{STANDARD}", json={"prompt": "x", "duration": 16}, headers=auth).json()
     assert set(error) == set(real_error) and set(error["detail"][0]) == set(real_error["detail"][0])
+    # A webhook event is an envelope around the result body; the delivery log has the served fields.
+    from reelserve.api.wire import WebhookAttemptItem, WebhookDeliveryItem
+
+    assert set(event) == {"type", "timestamp", "data"} and set(event["data"]) == set(real_result)
+    real_log = httpx.get(f"{base}/v1/requests/{request_id}/webhooks", headers=auth).json()
+    assert set(log) == set(real_log) and set(log["webhook"]) == {"url", "events"}
+    assert set(log["deliveries"][0]) == set(WebhookDeliveryItem.model_fields)
+    assert set(log["deliveries"][0]["attempts"][0]) == set(WebhookAttemptItem.model_fields)
 
 
 def test_every_url_field_the_docs_name_exists() -> None:

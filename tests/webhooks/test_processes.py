@@ -1,5 +1,5 @@
 """Delivery across processes and crashes: real `reelserve serve` and worker processes, a real receiver
-on 127.0.0.1, PostgreSQL for the shared case."""
+on 127.0.0.1, PostgreSQL for the shared case; and open event streams when serve stops."""
 
 from __future__ import annotations
 
@@ -160,3 +160,37 @@ def test_two_worker_processes_on_postgres_deliver_every_event_never_twice_at_onc
     assert states == {DeliveryState.DELIVERED}
     jobs_by_worker = Counter(e["pid"] for e in fleet.events("committed"))
     assert len(jobs_by_worker) == 2, "both workers ran jobs"
+
+
+def test_stopping_serve_ends_open_event_streams_cleanly(tmp_path: Path, tiny_cache: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "serve.log"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = _serve(data, port, tiny_cache, log)
+    lines: list[str] = []
+    try:
+        _ready(base, proc, log)
+        auth = {"Authorization": f"Bearer {(data / 'first-api-key').read_text().strip()}"}
+        request_id = httpx.post(f"{base}/v1/models/kling/kling-3.0/standard/text-to-video", json={"prompt": "a cat"},
+                                headers=auth).json()["request_id"]
+
+        def follow() -> None:
+            with httpx.stream("GET", f"{base}/v1/requests/{request_id}/events", headers=auth, timeout=30) as stream:
+                lines.extend(stream.iter_lines())  # raises if the response is cut off mid-body
+
+        follower = threading.Thread(target=follow)
+        follower.start()
+        deadline = time.monotonic() + 10
+        while not any(line.startswith("data: ") for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        began = time.monotonic()
+        proc.terminate()
+        assert proc.wait(30) == 0
+        stopped_in = time.monotonic() - began
+        follower.join(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not follower.is_alive() and any('"status":"in_queue"' in line for line in lines), lines
+    assert stopped_in < 10, stopped_in  # an open stream does not hold the shutdown up
+    assert "ASGI callable returned without completing response" not in log.read_text()

@@ -5,7 +5,8 @@ at most about once a second); `event: result` carries the body GET .../result re
 request has ended, and the stream closes after it. The stream waits on the store's change news
 (api/changes.py) rather than reading the database on a timer; it re-reads every `RESYNC_SECONDS`
 all the same, so a lost notification delays an event, never loses it. Comment pings keep idle
-proxies from closing a long wait.
+proxies from closing a long wait. When the server shuts down, each stream ends cleanly (its
+client then polls, or reconnects to another replica) rather than being cut mid-response.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +30,7 @@ from reelserve.store import ApiKey, Status
 RESYNC_SECONDS = 15.0
 PROGRESS_EVERY_SECONDS = 1.0
 PING_SECONDS = 15
+SHUTDOWN_GRACE_SECONDS = 1.0  # for a stream to end itself once the server stops
 
 router = APIRouter(tags=["requests"])
 
@@ -42,17 +45,20 @@ async def stream_events(request_id: str, key: KeyDep, svc: ServicesDep) -> Event
     found = await run_in_threadpool(svc.store.get, request_id, key.id) if is_request_id(request_id) else None
     if found is None:
         await run_in_threadpool(not_found, svc, key, request_id)
-    return EventSourceResponse(_events(request_id, key, svc), ping=PING_SECONDS,
+    stopping = anyio.Event()  # set by sse-starlette when the server shuts down
+    return EventSourceResponse(_events(request_id, key, svc, stopping), ping=PING_SECONDS, shutdown_event=stopping,
+                               shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _events(request_id: str, key: ApiKey, svc: Services) -> AsyncIterator[dict[str, Any]]:
+async def _events(request_id: str, key: ApiKey, svc: Services,
+                  stopping: anyio.Event) -> AsyncIterator[dict[str, Any]]:
     loop = asyncio.get_running_loop()
     with svc.changes.watch(request_id) as changed:
         last: dict[str, Any] | None = None
         sent_at = float("-inf")
         number = 0
-        while True:
+        while not stopping.is_set():
             changed.clear()  # before reading: a change that lands during the read is kept
             found = await run_in_threadpool(svc.store.get_with_position, request_id, key.id)
             if found is None:
@@ -72,10 +78,17 @@ async def _events(request_id: str, key: ApiKey, svc: Services) -> AsyncIterator[
                 else:
                     yield {"event": "status", "id": str(number), "data": json.dumps(body, separators=(",", ":"))}
                     last, sent_at = body, loop.time()
-            try:
-                await asyncio.wait_for(changed.wait(), wait)
-            except TimeoutError:
-                pass
+            await _first(changed, stopping, timeout=wait)
+
+
+async def _first(*events: asyncio.Event | anyio.Event, timeout: float) -> None:
+    """Wait until any of `events` is set, or `timeout` seconds."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def _progress_only(last: dict[str, Any] | None, body: dict[str, Any]) -> bool:
