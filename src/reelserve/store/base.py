@@ -271,11 +271,16 @@ class JobStore(abc.ABC):
     def cancel(self, job_id: str, owner: str) -> Job | None:
         """Cancel the job if it is still queued (one conditional write); returns it as it now is."""
         now = utcnow()
-        with self._transaction() as conn:
-            cancelled = self._run(conn, "cancel_if_queued", id=job_id, owner=owner, now=now) == 1
-            if cancelled:
-                self._changed(conn, wake.QUEUE_MOVED)
-                self._announce(conn, job_id, "cancelled", now)
+
+        def write() -> bool:  # a conditional write: safe to run once more on a cut connection
+            with self._transaction() as conn:
+                done = self._run(conn, "cancel_if_queued", id=job_id, owner=owner, now=now) == 1
+                if done:
+                    self._changed(conn, wake.QUEUE_MOVED)
+                    self._announce(conn, job_id, "cancelled", now)
+            return done
+
+        cancelled = self._retried(write)
         job = self.get(job_id, owner)
         if cancelled and job is not None:  # counted once, by the call that cancelled it
             metrics.OUTCOMES.labels(job.model_id, "cancelled", "").inc()
