@@ -57,7 +57,7 @@ def _compare(name: str, base: str, key: str, args: argparse.Namespace) -> None:
     rows: dict[int, list[tuple[list[float], float]]] = {0: [], args.streams: []}
     for _ in range(args.rounds):
         for streams in rows:
-            with _churning(base, auth, args.churn, ahead), _holding(base, key, followed[:streams]) as holder:
+            with _churning(base, auth, args.churn, ahead), _Holder(base, key, followed[:streams]) as holder:
                 latencies = _load("status poll", base, key, args)
                 events_per_second = holder.rate()
             rows[streams].append((latencies, events_per_second))
@@ -128,10 +128,6 @@ class _Holder:
             self._process.join(30)
             if self._process.is_alive():
                 self._process.kill()
-
-
-def _holding(base: str, key: str, ids: list[str]) -> _Holder:
-    return _Holder(base, key, ids)
 
 
 def _hold(base: str, key: str, ids: list[str], count, opened, stop) -> None:  # noqa: ANN001 - shared values

@@ -124,7 +124,6 @@ def test_500_500_200_is_delivered_on_the_third_attempt_with_one_webhook_id(store
         store.cancel(job.id, owner)
         wait_for(lambda: settled(store, job.id, 1))
     assert [r.headers["webhook-id"] for r in hook.received] == [f"msg_{job.id}_cancelled"] * 3
-    assert len({r.headers["webhook-signature"] for r in hook.received}) >= 1
     [delivery] = store.webhook_deliveries(job.id)
     assert delivery.event.state is DeliveryState.DELIVERED and delivery.event.attempts == 3
     assert [a.status_code for a in delivery.attempts] == [500, 500, 200]

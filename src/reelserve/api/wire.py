@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from reelserve.store import EVENT_KINDS, OPTIONAL_EVENTS, Job, Status, WebhookDelivery
+from reelserve.store import Job, Status, WebhookDelivery
 
 StatusValue = Literal["in_queue", "in_progress", "completed", "failed", "cancelled"]
 
@@ -207,12 +207,11 @@ def history_item(job: Job, links: OutputLinks | None) -> dict[str, Any]:
 def webhook_log_body(job: Job, deliveries: list[WebhookDelivery]) -> dict[str, Any]:
     subscription = None
     if job.webhook is not None:
-        kinds = [k for k in EVENT_KINDS if k not in OPTIONAL_EVENTS or k in job.webhook.events]
-        subscription = {"url": job.webhook.url, "events": [f"request.{k}" for k in kinds]}
+        subscription = {"url": job.webhook.url, "events": [f"request.{k}" for k in job.webhook.kinds]}
     return {"request_id": job.id, "webhook": subscription, "deliveries": [{
         "webhook_id": d.event.id, "type": d.event.type, "state": d.event.state.value,
-        "created_at": iso(d.event.created_at),
-        "next_attempt_at": iso(d.event.next_attempt_at) if d.event.state.value == "pending" else None,
+        # The store clears it when an event is delivered or failed: null then.
+        "created_at": iso(d.event.created_at), "next_attempt_at": iso(d.event.next_attempt_at),
         "attempts": [{"attempt": a.attempt, "at": iso(a.at), "status_code": a.status_code, "latency_ms": a.latency_ms,
                       "error": a.error} for a in d.attempts],
     } for d in deliveries]}

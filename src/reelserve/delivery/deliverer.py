@@ -40,7 +40,7 @@ class Deliverer:
                  timeout_seconds: float = 10.0, owner_id: str | None = None) -> None:
         self.store, self.sender, self.body_for = store, sender, body_for
         self.owner_id = owner_id or new_deliverer_id()
-        self.concurrency, self.retry, self.poll_seconds = concurrency, retry, poll_seconds
+        self.retry, self.poll_seconds = retry, poll_seconds
         self.lease_seconds = timeout_seconds + LEASE_MARGIN_SECONDS
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="webhook")
         self._free = threading.Semaphore(concurrency)

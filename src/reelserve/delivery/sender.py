@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 
 from reelserve import addresses
+from reelserve.store import delivers
 
 USER_AGENT = "reelserve-webhooks/1"
 
@@ -22,7 +23,7 @@ class Outcome:
 
     @property
     def delivered(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+        return delivers(self.status_code)
 
 
 class Sender:

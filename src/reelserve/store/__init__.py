@@ -6,12 +6,12 @@ from pathlib import Path
 
 from reelserve.store.base import JobStore, Reaped, SubmitLimits, utcnow
 from reelserve.store.job import (EVENT_KINDS, OPTIONAL_EVENTS, TERMINAL, ApiKey, DeliveryState, HistoryPage, Job,
-                                 Status, Webhook, WebhookAttempt, WebhookDelivery, WebhookEvent, WorkerInfo)
+                                 Status, Webhook, delivers, WebhookAttempt, WebhookDelivery, WebhookEvent, WorkerInfo)
 from reelserve.store.sqlite import SqliteJobStore
 
 __all__ = ["EVENT_KINDS", "OPTIONAL_EVENTS", "TERMINAL", "ApiKey", "DeliveryState", "HistoryPage", "Job", "JobStore",
            "Reaped", "SqliteJobStore", "Status", "SubmitLimits", "Webhook", "WebhookAttempt", "WebhookDelivery",
-           "WebhookEvent", "WorkerInfo", "open_store", "utcnow"]
+           "WebhookEvent", "WorkerInfo", "delivers", "open_store", "utcnow"]
 
 
 def open_store(database_url: str | None, *, sqlite_path: Path, pool_size: int = 10) -> JobStore:

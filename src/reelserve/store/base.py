@@ -139,7 +139,7 @@ class JobStore(abc.ABC):
 
     def __init__(self) -> None:
         self._queries = load_queries(self.dialect)
-        self._wakes = threading.local()  # `pending`: this thread's open transaction made a job claimable
+        self._wakes = threading.local()  # `pending`: the (topic, payload) news of this thread's open transaction
 
     # --- lifecycle ---------------------------------------------------------------------------
 

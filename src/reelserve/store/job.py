@@ -31,12 +31,22 @@ EVENT_KINDS = ("started", "completed", "failed", "cancelled")
 OPTIONAL_EVENTS = frozenset({"started"})
 
 
+def delivers(status_code: int | None) -> bool:
+    """Whether a receiver's answer delivers a webhook: any 2xx (Standard Webhooks); no answer never does."""
+    return status_code is not None and 200 <= status_code < 300
+
+
 @dataclass(frozen=True)
 class Webhook:
     """Where a request's events go, and which optional ones (`OPTIONAL_EVENTS`) it asked for."""
 
     url: str
     events: frozenset[str] = frozenset()
+
+    @property
+    def kinds(self) -> list[str]:
+        """Every event kind this webhook is sent, in EVENT_KINDS order."""
+        return [kind for kind in EVENT_KINDS if kind not in OPTIONAL_EVENTS or kind in self.events]
 
 
 class DeliveryState(str, enum.Enum):
@@ -72,7 +82,7 @@ class WebhookAttempt:
 
     @property
     def delivered(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+        return delivers(self.status_code)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ class SqliteJobStore(JobStore):
         # and keys' hashes from other local users whatever the umask.
         self.path.touch(mode=0o600, exist_ok=True)
         self._local = threading.local()
-        self._identity = str(self.path.resolve())  # once: every claimable commit names the queue by it
+        self._identity = str(self.path.resolve())  # once: every commit with news names the queue by it
         self._wake_folders = {topic: wake.wake_folder(self.path, topic) for topic in wake.TOPICS}
         self._writing = _write_lock(self._identity)
         self._all: list[sqlite3.Connection] = []
