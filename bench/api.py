@@ -40,6 +40,7 @@ import pg
 from reelserve.catalog import RECIPES, input_model_for
 from reelserve.engines.base import GenerationSpec
 from reelserve.engines.ltx2 import Ltx2Engine
+from reelserve.engines.ltx2.families import DEFAULT_FAMILY, family_named
 from reelserve.engines.ltx2.tiny import ensure_tiny_weights
 from reelserve.media import write_mp4
 
@@ -51,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     args = _parse_args()
     cache = Path(args.cache_dir).expanduser()
-    ensure_tiny_weights(cache)
+    ensure_tiny_weights(cache, family_named(DEFAULT_FAMILY))  # what the servers it starts load
     postgres = pg.reachable()
     print(f"# reelserve bench/api.py  requests={args.requests} concurrency={args.concurrency} rounds={args.rounds} "
           f"postgres={'yes' if postgres else 'no'} python={platform.python_version()} host={platform.node()} "
@@ -144,7 +145,7 @@ def _call(conn: http.client.HTTPConnection, method: str, path: str, body: str | 
 def _pickup_and_overhead(scratch: Path, cache: Path, stores: dict[str, tuple[bool, bool]],
                          args: argparse.Namespace) -> None:
     """`stores` maps a label to (on PostgreSQL, else SQLite; the worker in a process of its own)."""
-    engine = Ltx2Engine.load("tiny", device="cpu", cache_dir=cache, checkpoint="Lightricks/LTX-2")
+    engine = Ltx2Engine.load("tiny", device="cpu", cache_dir=cache)
     pickup: dict[str, list[float]] = {}
     server_side: dict[str, list[float]] = {}
     through_api: dict[str, list[float]] = {}

@@ -22,6 +22,7 @@ from pathlib import Path
 from reelserve.catalog import RECIPES
 from reelserve.engines.base import GenerationSpec
 from reelserve.engines.ltx2 import Ltx2Engine
+from reelserve.engines.ltx2.families import DEFAULT_FAMILY, FAMILIES
 from reelserve.engines.runtime import RuntimeOptions
 from reelserve.media import write_mp4
 from reelserve.storage.local import LocalMediaStorage
@@ -52,9 +53,9 @@ def main() -> None:
                              vae_tiling=args.vae_tiling, offload_text_encoder=args.offload_text_encoder, fp8=args.fp8)
     loaded = time.perf_counter()
     engine = Ltx2Engine.load(args.weights, device=args.device, cache_dir=Path(args.cache_dir).expanduser(),
-                             checkpoint="Lightricks/LTX-2", options=options)
+                             family=args.family, options=options)
     load_seconds = time.perf_counter() - loaded
-    print(f"# reelserve bench/engine.py  weights={engine.info.weights} device={engine.info.device} "
+    print(f"# reelserve bench/engine.py  family={engine.info.family} weights={engine.info.weights} device={engine.info.device} "
           f"dtype={engine.info.dtype} settings={','.join(engine.info.settings) or '-'} load={load_seconds:.1f}s "
           f"duration={args.duration}s aspect={args.aspect} sound={not args.no_sound} repeat={args.repeat} "
           f"python={platform.python_version()} host={platform.node()}")
@@ -137,6 +138,7 @@ def _peak_gib(device: str) -> float:
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--weights", default="tiny", help="tiny | random-full | hub id | local dir (default tiny)")
+    parser.add_argument("--family", default=DEFAULT_FAMILY, choices=list(FAMILIES), help="the LTX model family")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--cache-dir", default="~/.cache/reelserve")
     parser.add_argument("--models", nargs="*", help="model ids (default: every served one)")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import api  # bench/api.py: the same servers and load generator
 import pg
+from reelserve.engines.ltx2.families import DEFAULT_FAMILY, family_named
 from reelserve.engines.ltx2.tiny import ensure_tiny_weights
 
 # Innermost match wins, so order does not matter between disjoint parts; within a part, more
@@ -60,7 +61,7 @@ def main() -> None:
     if shutil.which(_py_spy()) is None:
         raise SystemExit("py-spy is not installed: pip install py-spy (docs/bench.md)")
     cache = Path(args.cache_dir).expanduser()
-    ensure_tiny_weights(cache)
+    ensure_tiny_weights(cache, family_named(DEFAULT_FAMILY))  # what the servers it starts load
     postgres = pg.reachable()
     print(f"# reelserve bench/profile_api.py  requests={args.requests} concurrency={args.concurrency} "
           f"postgres={'yes' if postgres else 'no'} python={platform.python_version()} cpus={os.cpu_count()}")

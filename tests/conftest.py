@@ -15,11 +15,13 @@ from reelserve.settings import Settings
 
 @pytest.fixture(scope="session")
 def tiny_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One tiny LTX-2 checkpoint per test session, built through the real save/load path."""
+    """One tiny checkpoint per model family per test session, built through the real save/load path."""
+    from reelserve.engines.ltx2.families import FAMILIES
     from reelserve.engines.ltx2.tiny import ensure_tiny_weights
 
     cache = tmp_path_factory.mktemp("cache")
-    ensure_tiny_weights(cache)
+    for family in FAMILIES.values():
+        ensure_tiny_weights(cache, family)
     return cache
 
 
@@ -33,7 +35,7 @@ def settings(tmp_path: Path, tiny_cache: Path) -> Settings:
 def tiny_engine(tiny_cache: Path):
     from reelserve.engines.ltx2 import Ltx2Engine
 
-    return Ltx2Engine.load("tiny", device="cpu", cache_dir=tiny_cache, checkpoint="Lightricks/LTX-2")
+    return Ltx2Engine.load("tiny", device="cpu", cache_dir=tiny_cache)  # the default family, LTX-2.5
 
 
 # --- PostgreSQL: a real server (make test starts the local one); each test gets its own schema ---------

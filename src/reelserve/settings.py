@@ -40,10 +40,18 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Base URL clients reach this server at; used in every URL the API returns."
     )
+    model_family: Literal["ltx-2.5", "ltx-2.3", "ltx-2"] = Field(
+        "ltx-2.5", description="Which LTX model family the engine runs: `ltx-2.5` (current), `ltx-2.3`, or "
+        "`ltx-2` (legacy). docs/models.md compares them.",
+    )
     weights: str = Field(
         "auto",
-        description="`auto` (real checkpoint with CUDA, else `tiny`), `tiny`, `random-full`, a Hugging Face hub id, "
-        "or a local directory.",
+        description="`auto` (the family's checkpoint with CUDA, else `tiny`), `tiny`, `random-full`, a Hugging Face "
+        "hub id, or a local directory, of the chosen family.",
+    )
+    enhance_prompt: bool = Field(
+        True, description="Rewrite prompts with the family's prompt enhancer when a request does not say "
+        "(`enhance_prompt`); enhancement is on by default only for families with a dedicated enhancer (LTX-2.5).",
     )
     device: str = Field("auto", description="torch device for the engine: `auto`, `cpu`, `cuda`, `cuda:1`...")
     # GPU settings (engines/runtime.py); docs/configuration.md says what each one costs and saves.

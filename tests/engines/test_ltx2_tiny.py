@@ -3,35 +3,52 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from reelserve.catalog import PRO, STANDARD
 from reelserve.engines.base import GenerationSpec
-from reelserve.engines.ltx2.plan import FULL_SCALE, guidance_for, plan_for
+from reelserve.engines.ltx2 import components
+from reelserve.engines.ltx2.families import FAMILIES, LTX_2_5, STAGE_2_SIGMAS
+from reelserve.engines.ltx2.plan import FULL_SCALE, plan_for, video_cfg
 from reelserve.engines.ltx2.tiny import tiny_weights_dir
 
 
 def spec(recipe=STANDARD, **kw) -> GenerationSpec:
     values = dict(recipe=recipe, prompt="a red kite over the sea", negative_prompt=None, duration_seconds=3,
-                  aspect_ratio="16:9", cfg_scale=0.5, sound=True, seed=7)
+                  aspect_ratio="16:9", cfg_scale=0.5, sound=True, seed=7, enhance_prompt=False)
     values.update(kw)
     return GenerationSpec(**values)
 
 
-def test_tiny_checkpoint_is_a_real_diffusers_checkpoint(tiny_cache) -> None:
-    index = json.loads((tiny_weights_dir(tiny_cache) / "model_index.json").read_text())
+@pytest.mark.parametrize("name,text_encoder,vocoder,enhancer", [
+    ("ltx-2", "Gemma3ForConditionalGeneration", "LTX2Vocoder", None),
+    ("ltx-2.3", "Gemma3ForConditionalGeneration", "LTX2VocoderWithBWE", None),
+    ("ltx-2.5", "Gemma4UnifiedForConditionalGeneration", "LTX2VocoderWithBWE", "Gemma4ForConditionalGeneration"),
+])
+def test_tiny_checkpoint_is_a_real_diffusers_checkpoint_of_its_family(tiny_cache, name, text_encoder, vocoder,
+                                                                       enhancer) -> None:
+    folder = tiny_weights_dir(tiny_cache, FAMILIES[name])
+    index = json.loads((folder / "model_index.json").read_text())
     assert index["_class_name"] == "LTX2Pipeline"
     assert index["transformer"] == ["diffusers", "LTX2VideoTransformer3DModel"]
-    assert index["text_encoder"][1] == "Gemma3ForConditionalGeneration"
-    vae = json.loads((tiny_weights_dir(tiny_cache) / "vae" / "config.json").read_text())
+    assert index["text_encoder"][1] == text_encoder == FAMILIES[name].text_encoder
+    assert index["vocoder"][1] == vocoder and (index.get("prompt_enhancer") or [None, None])[1] == enhancer
+    assert (folder / FAMILIES[name].lora_weight_name).exists() and (folder / "latent_upsampler").is_dir()
+    vae = json.loads((folder / "vae" / "config.json").read_text())
     assert (vae["spatial_compression_ratio"], vae["temporal_compression_ratio"], vae["patch_size"]) == (32, 8, 4)
+    # The family's own switches survive the shrink: gated attention and its feed-forward biases.
+    real = json.loads((Path(components.CONFIGS) / FAMILIES[name].configs / "transformer" / "config.json").read_text())
+    tiny = json.loads((folder / "transformer" / "config.json").read_text())
+    assert all(tiny[k] == real[k] for k in ("gated_attn", "cross_attn_mod", "ff_bias", "rope_type") if k in real)
 
 
 def test_engine_reports_random_weights(tiny_engine) -> None:
     info = tiny_engine.info.describe()
     assert info["random_weights"] is True and info["weights"] == "tiny" and "noise" in info["note"]
+    assert info["family"] == "ltx-2.5" and info["prompt_enhancer"] is True and info["memory_plan"] == "all_resident"
 
 
 @pytest.mark.parametrize("recipe,aspect,size", [
@@ -49,7 +66,7 @@ def test_duration_and_audio_length_are_exact(tiny_engine, duration) -> None:
     clip = tiny_engine.generate(spec(duration_seconds=duration))
     assert clip.frames.shape[0] == duration * 24 and clip.fps == 24
     assert clip.frames.dtype == np.uint8 and clip.frames.shape[-1] == 3
-    assert clip.audio.shape == (2, duration * clip.sample_rate) and clip.sample_rate == 24000
+    assert clip.audio.shape == (2, duration * clip.sample_rate) and clip.sample_rate == 48000  # LTX-2.5's vocoder
     assert np.abs(clip.audio).max() > 0  # the vocoder really produced sound, not padding
 
 
@@ -60,21 +77,21 @@ def test_sound_off_gives_no_audio(tiny_engine) -> None:
 
 def test_real_sizes_are_planned_on_the_latent_grid() -> None:
     # Planning is pure: the full scale (a real checkpoint's) is planned here without generating anything.
-    plan = plan_for(spec(STANDARD, duration_seconds=5), FULL_SCALE)
+    plan = plan_for(spec(STANDARD, duration_seconds=5), FULL_SCALE, LTX_2_5.standard)
     # Stage 2 doubles stage 1, so the render size is on a 64 px grid: 1280x768 from 640x384.
     assert (plan.width, plan.height, plan.render_width, plan.render_height) == (1280, 720, 1280, 768)
     assert plan.stage1_size == (640, 384) and (plan.steps, plan.refine_steps) == (8, 3)
     assert (plan.num_frames, plan.render_frames) == (120, 121)
-    plan = plan_for(spec(PRO, aspect_ratio="9:16"), FULL_SCALE)
+    plan = plan_for(spec(PRO, aspect_ratio="9:16"), FULL_SCALE, LTX_2_5.pro)
     assert (plan.width, plan.height, plan.render_width, plan.render_height) == (1080, 1920, 1088, 1920)
-    assert plan.stage1_size == (544, 960) and (plan.steps, plan.refine_steps) == (40, 3)
+    assert plan.stage1_size == (544, 960) and (plan.steps, plan.refine_steps) == (30, 3)
+    assert plan.refine_sigmas == STAGE_2_SIGMAS
 
 
-def test_guidance_mapping_is_monotonic_and_centred_on_the_recipe() -> None:
-    assert guidance_for(0.0, 4.0) == 1.0  # no classifier-free guidance pass at all
-    assert guidance_for(0.5, 4.0) == 4.0
-    assert guidance_for(1.0, 4.0) == 7.0
-    values = [guidance_for(c / 10, 4.0) for c in range(11)]
+def test_cfg_mapping_is_monotonic_and_centred_on_the_reference() -> None:
+    pro = LTX_2_5.pro.cfg
+    assert (video_cfg(pro, 0.0), video_cfg(pro, 0.5), video_cfg(pro, 1.0)) == (2.0, 3.0, 5.0)
+    values = [video_cfg(pro, c / 20) for c in range(21)]
     assert values == sorted(values)
 
 
@@ -87,7 +104,7 @@ def test_progress_is_reported_per_step(tiny_engine) -> None:
 def test_multi_shot_cuts_land_on_the_planned_frames(tiny_engine) -> None:
     shots = (("a door opens", 1), ("a bird flies", 2))
     whole = tiny_engine.generate(spec(duration_seconds=3, multi_prompt=shots))
-    assert whole.frames.shape[0] == 72 and whole.audio.shape == (2, 72000)
+    assert whole.frames.shape[0] == 72 and whole.audio.shape == (2, 3 * 48000)
     # Each shot is its own generation (seed + shot index): rendered alone, it matches its slice exactly.
     second = tiny_engine.generate(spec(duration_seconds=2, seed=8, multi_prompt=(shots[1],)))
     np.testing.assert_array_equal(whole.frames[24:], second.frames)
@@ -138,9 +155,3 @@ def test_frames_are_converted_on_the_device_as_the_numpy_path_did_within_one_lev
     assert (got != expected).mean() < 1e-3  # and nearly always exactly the same
 
 
-def test_the_pipeline_hands_back_the_decoded_frames_untouched(tiny_engine) -> None:
-    import torch
-
-    video = torch.zeros((1, 3, 2, 8, 8))
-    assert tiny_engine.pipe.video_processor.postprocess_video(video, output_type="pt") is video
-    assert tiny_engine.pipe.video_processor.config.vae_scale_factor == 32  # everything else is the pipeline's own

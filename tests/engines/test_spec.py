@@ -21,6 +21,7 @@ CHANGED = {
     "multi_prompt": [{"prompt": "a door opens", "duration": 5}],  # the default duration's 5 s, in one shot
     "seed": 5,
     "shot_type": "customize",  # standard's default is intelligent
+    "enhance_prompt": False,
 }
 
 

@@ -26,6 +26,8 @@ class ApiConfig:
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <it>`
     key_cache_seconds: float = 1.0  # how long a key lookup is reused: a revocation takes effect within it
     webhook_allow_private: bool = False  # accept webhook URLs naming non-public addresses (reelserve.addresses)
+    family: str = "ltx-2.5"  # the model family the workers are configured to run, for GET /v1/models
+    checkpoint: str = "Lightricks/LTX-2.5-Diffusers"
 
 
 @dataclass(frozen=True)

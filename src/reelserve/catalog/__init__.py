@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reelserve.catalog.inputs import MAX_SEED, Shot, TextToVideoInput, draw_seed, input_model_for
-from reelserve.catalog.recipes import LTX2_CHECKPOINT, PRO, RECIPES, STANDARD, AspectRatio, Recipe, recipe_for
+from reelserve.catalog.recipes import PRO, RECIPES, STANDARD, AspectRatio, Recipe, recipe_for
 
-__all__ = ["LTX2_CHECKPOINT", "MAX_SEED", "PRO", "RECIPES", "STANDARD", "AspectRatio", "Recipe", "Shot",
+__all__ = ["MAX_SEED", "PRO", "RECIPES", "STANDARD", "AspectRatio", "Recipe", "Shot",
            "TextToVideoInput", "draw_seed", "input_model_for", "recipe_for"]

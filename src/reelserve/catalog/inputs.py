@@ -124,6 +124,12 @@ class TextToVideoInput(BaseModel):
         None, ge=0, le=MAX_SEED, strict=True,
         description="reelserve extension: the same request and seed give the same frames on the same engine and hardware.",
     )
+    enhance_prompt: bool | None = Field(
+        None, strict=True,
+        description="reelserve extension: rewrite each shot's prompt with the model family's prompt enhancer "
+        "before generating (metadata.shots[].enhanced_prompt says what it wrote). Unset: the server's default, "
+        "on for LTX-2.5.",
+    )
     # Each recipe's model narrows this to the values its tier accepts, with its own default (input_model_for).
     shot_type: str = Field("customize", description="Editing mode.")
 

@@ -56,14 +56,16 @@ def engine_loader(settings: Settings) -> Callable[[], Engine]:
         dtype=settings.dtype, attention_backend=settings.attention_backend, compile=settings.compile,
         vae_tiling=settings.vae_tiling, offload_text_encoder=settings.offload_text_encoder, fp8=settings.fp8,
     )
-    return functools.partial(load_engine, settings.weights, device=settings.device, cache_dir=settings.cache_dir,
-                             options=options)
+    return functools.partial(load_engine, settings.weights, family=settings.model_family, device=settings.device,
+                             cache_dir=settings.cache_dir, options=options, enhance_prompt=settings.enhance_prompt)
 
 
 def api_config(settings: Settings) -> ApiConfig:
     from reelserve.api import ApiConfig
+    from reelserve.engines.ltx2.families import family_named
 
     return ApiConfig(
+        family=settings.model_family, checkpoint=family_named(settings.model_family).checkpoint,
         base_url=settings.base_url, max_body_bytes=settings.max_body_bytes,
         retention_seconds=settings.retention_seconds, metrics_token=settings.metrics_token or None,
         # 0 turns a limit off in the settings; None is "unlimited" below.

@@ -24,6 +24,11 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", show_default=False,
 Weights = Annotated[
     str | None,
     typer.Option("--weights", show_default=False, help=setting_help(
-        "auto (the real LTX-2 checkpoint on CUDA, tiny test weights on CPU) | tiny | random-full "
+        "auto (the family's real checkpoint on CUDA, tiny test weights on CPU) | tiny | random-full "
         "(the full-size architecture with random weights, for GPU timing) | a hub id | a local dir", "weights")),
+]
+Family = Annotated[
+    str | None,
+    typer.Option("--family", show_default=False, help=setting_help(
+        "The LTX model family: ltx-2.5 | ltx-2.3 | ltx-2 (legacy)", "model_family")),
 ]

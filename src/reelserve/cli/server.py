@@ -13,7 +13,7 @@ import typer
 
 from reelserve import metrics
 from reelserve.cli.compose import api_config, build_deliverer, build_worker, settings_from, storage_for, store_for
-from reelserve.cli.options import DataDir, Weights, setting_help
+from reelserve.cli.options import DataDir, Family, Weights, setting_help
 from reelserve.store import JobStore
 
 log = logging.getLogger("reelserve")
@@ -36,6 +36,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help=setting_help("Port", "port"), show_default=False)] = None,
     data_dir: DataDir = None,
     weights: Weights = None,
+    family: Family = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `reelserve worker` elsewhere.")] = False,
 ) -> None:
     """Run the API, with a worker in the same process unless --no-worker."""
@@ -44,7 +45,7 @@ def serve(
     from reelserve.api import create_app
 
     setup_logging()
-    settings = settings_from(host=host, port=port, data_dir=data_dir, weights=weights,
+    settings = settings_from(host=host, port=port, data_dir=data_dir, weights=weights, model_family=family,
                              run_worker=False if no_worker else None)
     from reelserve.delivery import DeliveryThread
 
@@ -96,7 +97,7 @@ def _ensure_first_key(store: JobStore, data_dir: Path) -> None:
     typer.echo(f"  export REELSERVE_API_KEY=$(cat {path})")
 
 
-def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
+def worker(data_dir: DataDir = None, weights: Weights = None, family: Family = None) -> None:
     """Run a worker process: claim queued requests from the shared store and generate them, and
     deliver webhooks.
 
@@ -107,7 +108,7 @@ def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
     from reelserve.worker.shutdown import run_until_signalled
 
     setup_logging()
-    settings = settings_from(data_dir=data_dir, weights=weights)
+    settings = settings_from(data_dir=data_dir, weights=weights, model_family=family)
     built = build_worker(settings)
     delivery = DeliveryThread(build_deliverer(settings, built.store, built.storage)).start()
     try:
@@ -118,21 +119,16 @@ def worker(data_dir: DataDir = None, weights: Weights = None) -> None:
         metrics.process_exited()
 
 
-def pull(
-    model_id: Annotated[str | None, typer.Argument(help="A model id; all served model ids when omitted.")] = None,
-) -> None:
-    """Download the checkpoints the recipes need (resumable, with progress), so serving starts warm."""
-    from reelserve.catalog import RECIPES
-    from reelserve.engines.ltx2.pull import pull_checkpoint
+def pull(family: Family = None) -> None:
+    """Download what the chosen model family needs (resumable, with progress), so serving starts warm."""
+    from reelserve.engines.ltx2.families import family_named
+    from reelserve.engines.ltx2.pull import pull_family
     from reelserve.errors import WeightsUnavailableError
 
-    if model_id is not None and model_id not in RECIPES:
-        typer.echo(f"unknown model id {model_id!r}; served: {', '.join(RECIPES)}", err=True)
-        raise typer.Exit(2)
-    recipes = [RECIPES[model_id]] if model_id else list(RECIPES.values())
-    for checkpoint in dict.fromkeys(r.checkpoint for r in recipes):
-        try:
-            typer.echo(f"{checkpoint}: {pull_checkpoint(checkpoint)}")
-        except WeightsUnavailableError as exc:
-            typer.echo(exc.message, err=True)
-            raise typer.Exit(1) from exc
+    chosen = family_named(settings_from(model_family=family).model_family)
+    try:
+        for folder in pull_family(chosen):
+            typer.echo(f"{chosen.name}: {folder}")
+    except WeightsUnavailableError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from exc

@@ -27,6 +27,7 @@ class GenerationSpec:
     seed: int
     shot_type: str = "customize"
     multi_prompt: tuple[tuple[str, int], ...] = ()  # (prompt, seconds) per shot
+    enhance_prompt: bool | None = None  # None: the server's default for its family
 
     @classmethod
     def from_request(cls, recipe: Recipe, request: TextToVideoInput) -> GenerationSpec:
@@ -43,6 +44,7 @@ class GenerationSpec:
             seed=draw_seed() if request.seed is None else request.seed,
             shot_type=request.shot_type,
             multi_prompt=tuple((shot.prompt, shot.duration) for shot in request.multi_prompt),
+            enhance_prompt=request.enhance_prompt,
         )
 
     @property
@@ -66,6 +68,8 @@ class EngineInfo:
     device: str
     dtype: str
     settings: tuple[str, ...] = ()  # the GPU settings applied at load (engines/runtime.py)
+    memory_plan: str = "all_resident"  # where the components live (engines/memory.py)
+    prompt_enhancer: bool = False  # whether this checkpoint can enhance prompts
 
     def describe(self) -> dict[str, Any]:
         note = (
@@ -80,6 +84,8 @@ class EngineInfo:
             "device": self.device,
             "dtype": self.dtype,
             "settings": list(self.settings),
+            "memory_plan": self.memory_plan,
+            "prompt_enhancer": self.prompt_enhancer,
             "note": note,
         }
 

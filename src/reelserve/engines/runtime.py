@@ -29,6 +29,7 @@ class RuntimeOptions:
     vae_tiling: bool | None = None  # decode in tiles; auto: on for CUDA, where a 1080p decode would not fit
     offload_text_encoder: bool = False  # keep the text encoder on the CPU except while it encodes
     fp8: bool = False  # store transformer weights in fp8, upcast per layer to compute: for small GPUs
+    group_offload: bool = False  # keep the transformer on the CPU, streaming its blocks to the GPU as they run
 
     def torch_dtype(self, device: str) -> Any:
         import torch
@@ -49,7 +50,11 @@ def apply(pipe: Any, options: RuntimeOptions, device: str, dtype: Any) -> list[s
         # Before the move, so the transformer travels in fp8: that is the memory saving.
         pipe.transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype)
         applied.append("fp8_layerwise_casting")
-    pipe.to(device)
+    if options.group_offload and device.startswith("cuda"):
+        _group_offload(pipe, device)
+        applied.append("group_offload")
+    else:
+        pipe.to(device)
     if options.offload_text_encoder:
         pipe.text_encoder.to("cpu")
         applied.append("offload_text_encoder")
@@ -63,6 +68,16 @@ def apply(pipe: Any, options: RuntimeOptions, device: str, dtype: Any) -> list[s
         pipe.transformer.compile_repeated_blocks(fullgraph=True)
         applied.append("compile_repeated_blocks")
     return applied
+
+
+def _group_offload(pipe: Any, device: str) -> None:
+    """Everything but the transformer onto the device; the transformer's blocks stream in one at a time, on a
+    side CUDA stream so the next block's copy overlaps this block's compute."""
+    for name, module in pipe.components.items():
+        if name != "transformer" and hasattr(module, "to"):
+            module.to(device)
+    pipe.transformer.enable_group_offload(onload_device=device, offload_device="cpu", offload_type="block_level",
+                                          num_blocks_per_group=1, use_stream=True)
 
 
 def _set_attention_backend(transformer: Any, backend: str) -> None:

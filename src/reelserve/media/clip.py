@@ -16,6 +16,7 @@ class Clip:
     audio: np.ndarray | None  # (channels, samples) float32 in [-1, 1]
     sample_rate: int | None
     timings: dict[str, float] = field(default_factory=dict)
+    enhanced_prompts: tuple[str | None, ...] = ()  # per shot: what the prompt enhancer wrote, None where it did not run
 
     @property
     def width(self) -> int:

@@ -504,15 +504,16 @@ def _result_metadata(spec: GenerationSpec, clip: Clip, engine_info: dict[str, An
         "has_audio": clip.audio is not None,
         "seed": spec.seed,
         "engine": engine_info,
-        "shots": _shots_metadata(spec),
+        "shots": _shots_metadata(spec, clip.enhanced_prompts),
         "timings": {**{name: round(value, 4) for name, value in clip.timings.items()}, **publish_timings},
     }
 
 
-def _shots_metadata(spec: GenerationSpec) -> list[dict[str, Any]]:
+def _shots_metadata(spec: GenerationSpec, enhanced: tuple[str | None, ...]) -> list[dict[str, Any]]:
     fps, start, shots = spec.recipe.fps, 0, []
-    for shot in spec.shot_plans:
+    for index, shot in enumerate(spec.shot_plans):
         shots.append({"prompt": shot.text, "start_seconds": round(start / fps, 4),
-                      "duration_seconds": round(shot.seconds(fps), 4)})
+                      "duration_seconds": round(shot.seconds(fps), 4),
+                      "enhanced_prompt": enhanced[index] if index < len(enhanced) else None})
         start += shot.frames
     return shots

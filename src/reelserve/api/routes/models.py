@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from reelserve.api.body import IDEMPOTENCY_KEY, check_idempotency_key, read_input
-from reelserve.api.deps import KeyDep, ServicesDep
+from reelserve.api.deps import ApiConfig, KeyDep, ServicesDep
 from reelserve.api.webhook_query import ALWAYS_SENT, webhook_from
 from reelserve.api.wire import ErrorResponse, SubmitResponse, submit_body
 from reelserve.catalog import RECIPES, Recipe, input_model_for, recipe_for
@@ -59,12 +59,12 @@ WebhookEvents = Annotated[str | None, Query(
 )]
 
 
-def model_card(recipe: Recipe) -> dict[str, Any]:
+def model_card(recipe: Recipe, config: ApiConfig) -> dict[str, Any]:
     return {
         "model_id": recipe.model_id,
         "title": recipe.title,
         "tier": recipe.tier,
-        "engine": {"family": "ltx2", "checkpoint": recipe.checkpoint},
+        "engine": {"family": config.family, "checkpoint": config.checkpoint},
         "input_schema": input_model_for(recipe).model_json_schema(),
         "output_schema": OUTPUT_SCHEMA,
     }
@@ -113,8 +113,8 @@ def _add_submit_route(recipe: Recipe) -> None:
 def _add_card_route(recipe: Recipe) -> None:
     # GET on a submit path is the model's card, declared so the spec and the server agree: without
     # it the path fell through, undeclared, to GET /v1/models/{model_id}.
-    def card() -> dict[str, Any]:
-        return model_card(recipe)
+    def card(svc: ServicesDep) -> dict[str, Any]:
+        return model_card(recipe, svc.config)
 
     router.add_api_route(f"/v1/models/{recipe.model_id}", card, methods=["GET"], name=f"get_model_{recipe.tier}",
                          operation_id=f"get_model_{recipe.tier.replace('-', '_')}",
@@ -134,14 +134,14 @@ def submit_unknown(model_id: str, key: KeyDep) -> None:
 
 
 @router.get("/v1/models", operation_id="list_models", summary="List the model ids this server runs")
-def list_models() -> dict[str, Any]:
-    return {"models": [model_card(recipe) for recipe in RECIPES.values()]}
+def list_models(svc: ServicesDep) -> dict[str, Any]:
+    return {"models": [model_card(recipe, svc.config) for recipe in RECIPES.values()]}
 
 
 @router.get("/v1/models/{model_id:path}", operation_id="get_model", summary="One model's input and output JSON Schema",
             responses={404: {"model": ErrorResponse}})
-def get_model(model_id: str) -> dict[str, Any]:
+def get_model(model_id: str, svc: ServicesDep) -> dict[str, Any]:
     recipe = recipe_for(model_id)
     if recipe is None:
         raise _unknown_model(model_id)
-    return model_card(recipe)
+    return model_card(recipe, svc.config)

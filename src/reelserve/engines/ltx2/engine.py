@@ -1,4 +1,4 @@
-"""LTX-2 through diffusers' `LTX2Pipeline`: video and synchronized audio from one model, in two stages."""
+"""The LTX families through diffusers' `LTX2Pipeline`: video and synchronized audio from one model, in two stages."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES, STAGE_2_DISTILLED_SIGMA_VALUES
 from diffusers.utils import logging as diffusers_logging
 from huggingface_hub.utils import are_progress_bars_disabled
 
 from reelserve.engines.base import EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.engines.ltx2.families import DEFAULT_FAMILY, UNGUIDED, Family, Guidance, family_named
 from reelserve.engines.ltx2.layout import LORA_ADAPTER
 from reelserve.engines.ltx2.plan import UPSAMPLE, Plan, Scale, plan_for
 from reelserve.engines.ltx2.sources import AUTO, weights_source
 from reelserve.engines.ltx2.weights import WeightsSource
+from reelserve.engines.memory import choose_memory_plan, component_bytes, free_device_bytes
 from reelserve.engines.runtime import RuntimeOptions, text_encoder_on
 from reelserve.engines.runtime import apply as apply_runtime
 from reelserve.engines.shots import ShotPlan
@@ -36,31 +37,31 @@ if are_progress_bars_disabled():
 
 
 class Ltx2Engine:
-    """LTX-2 in two stages: a half-size render (full model with CFG, or the distilled LoRA), a 2x latent
-    upsample, and a 3-step refinement with the distilled LoRA. One loaded transformer serves every tier.
+    """An LTX family in two stages, as Lightricks' reference pipelines run it: a half-size render (the full
+    model with multimodal guidance for pro, the distilled LoRA for standard), a 2x latent upsample, and a
+    3-step refinement with the distilled LoRA. One loaded transformer serves every tier.
 
-    Not thread-safe: a generation swaps the scheduler and the LoRA in place. A worker runs one at a time.
+    Not thread-safe: a generation swaps the LoRA in place. A worker runs one at a time.
     """
 
-    family = "ltx2"
-
-    def __init__(self, pipe: Any, upsampler: Any, info: EngineInfo, *, scale: Scale, device: str,
-                 options: RuntimeOptions) -> None:
+    def __init__(self, pipe: Any, upsampler: Any, info: EngineInfo, *, family: Family, scale: Scale, device: str,
+                 options: RuntimeOptions, enhance_prompt: bool = True) -> None:
         from diffusers import FlowMatchEulerDiscreteScheduler, LTX2LatentUpsamplePipeline
 
         self.pipe = pipe
-        pipe.video_processor = _DecodedFrames(pipe.video_processor)
         self.info = info
+        self.family = family
         self.scale = scale  # the weights source's: full size, or toy size for the tiny test weights
         self.device = device
         self.options = options
         self.upsample_pipe = LTX2LatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=upsampler)
-        # The checkpoint's scheduler shifts its sigmas by resolution; the distilled schedules are used
-        # exactly as trained, so passes that bring their own sigmas get a scheduler that leaves them be.
-        self.scheduler = pipe.scheduler
-        self.fixed_scheduler = FlowMatchEulerDiscreteScheduler.from_config(
-            pipe.scheduler.config, use_dynamic_shifting=False, shift_terminal=None
+        # Every stage brings its own sigmas (the reference schedule or the distilled ones), so the scheduler
+        # uses them as given: no resolution shift, no terminal stretch (reference_sigmas stretched already).
+        pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(
+            pipe.scheduler.config, use_dynamic_shifting=False, shift_terminal=None, shift=1.0
         )
+        self.enhancer = prompt_enhancer(pipe, family)  # the system prompt, or None: this checkpoint cannot enhance
+        self.enhance_default = enhance_prompt and family.enhance_by_default and self.enhancer is not None
         self.clock = StageClock(device)
         self.clock.wrap(pipe.vae, "decode", "vae_decode")
         self.clock.wrap(pipe.audio_vae, "decode", "audio_decode")
@@ -69,55 +70,66 @@ class Ltx2Engine:
     # --- loading ---------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, weights: str, *, device: str = AUTO, cache_dir: Path, checkpoint: str,
-             options: RuntimeOptions | None = None) -> Ltx2Engine:
+    def load(cls, weights: str, *, family: str = DEFAULT_FAMILY, device: str = AUTO, cache_dir: Path,
+             options: RuntimeOptions | None = None, enhance_prompt: bool = True) -> Ltx2Engine:
         """Load once and keep warm. `weights`: auto, tiny, random-full, a hub id, or a local directory."""
         import torch
 
+        chosen = family_named(family)
         device = ("cuda" if torch.cuda.is_available() else "cpu") if device == AUTO else device
-        source = weights_source(weights, device=device, cache_dir=cache_dir, checkpoint=checkpoint)
-        return cls.from_source(source, device=device, options=options or RuntimeOptions(), checkpoint=checkpoint)
+        source = weights_source(weights, chosen, device=device, cache_dir=cache_dir)
+        return cls.from_source(source, chosen, device=device, options=options or RuntimeOptions(),
+                               enhance_prompt=enhance_prompt)
 
     @classmethod
-    def from_source(cls, source: WeightsSource, *, device: str, options: RuntimeOptions,
-                    checkpoint: str) -> Ltx2Engine:
-        """Load `source`'s components onto `device` with the runtime options applied; `checkpoint` is what
-        the random-weights warning tells the operator to run instead."""
+    def from_source(cls, source: WeightsSource, family: Family, *, device: str, options: RuntimeOptions,
+                    enhance_prompt: bool = True) -> Ltx2Engine:
+        """Load `source`'s components onto `device`, placed by the memory plan, with the runtime options applied."""
         dtype = options.torch_dtype(device)
+        log.info("loading %s weights (%s) for %s in %s", family.name, source.name, device,
+                 str(dtype).removeprefix("torch."))
         pipe, upsampler = source.load(dtype, device)
-        applied = apply_runtime(pipe, options, device, dtype)
+        plan = choose_memory_plan(component_bytes(pipe, dtype), free_device_bytes(device), options)
+        log.info("memory plan for %s: %s", device, plan.describe())
+        applied = apply_runtime(pipe, plan.options, device, dtype)
         upsampler.to(device)
         pipe.set_progress_bar_config(disable=True)
-        info = EngineInfo(cls.family, source.name, source.random_weights, device, str(dtype).removeprefix("torch."),
-                          settings=tuple(applied))
+        info = EngineInfo(family.name, source.name, source.random_weights, device, str(dtype).removeprefix("torch."),
+                          settings=tuple(applied), memory_plan=plan.name,
+                          prompt_enhancer=prompt_enhancer(pipe, family) is not None)
         if source.random_weights:
             log.warning(
                 "ENGINE USES RANDOM WEIGHTS (%s): videos are noise (shapes, durations, audio and timings are "
-                "real). Run with --weights %s on a CUDA machine for real videos.", source.name, checkpoint,
+                "real). Run with --weights %s on a CUDA machine for real videos.", source.name, family.checkpoint,
             )
-        return cls(pipe, upsampler, info, scale=source.scale, device=device, options=options)
+        return cls(pipe, upsampler, info, family=family, scale=source.scale, device=device, options=plan.options,
+                   enhance_prompt=enhance_prompt)
 
     # --- planning ----------------------------------------------------------------------------
 
     def plan(self, spec: GenerationSpec, shot: ShotPlan | None = None) -> Plan:
-        return plan_for(spec, self.scale, shot)
+        return plan_for(spec, self.scale, self.family.recipe(spec.recipe.tier), shot)
 
     # --- generation --------------------------------------------------------------------------
 
     def generate(self, spec: GenerationSpec, on_progress: ProgressCallback | None = None) -> Clip:
-        # 1. Plan the shots; audio, when asked for, comes at the vocoder's rate
+        # 1. Plan the shots; audio, when asked for, comes at the vocoder's rate (24 or 48 kHz by family)
         shots = spec.shot_plans
         sample_rate = int(self.pipe.vocoder.config.output_sampling_rate) if spec.sound else None
         fade = crossfade_samples(sample_rate) if sample_rate else 0
         plans = [self.plan(spec, shot) for shot in shots]
         progress = _Progress(on_progress, sum(p.work for p in plans))
+        enhance = self._enhances(spec)
         self.clock.reset()
         started = time.perf_counter()
 
         # 2. Render each shot: exact frame count, delivered size, audio up to its cut plus the crossfade
         parts: list[tuple[np.ndarray, np.ndarray | None]] = []
+        enhanced: list[str | None] = []
         for index, (shot, plan) in enumerate(zip(shots, plans)):
-            video, raw_audio = self._render_shot(spec, plan, shot.prompt, spec.seed + index, progress)
+            prompt = self._enhance(shot.prompt, spec.seed + index) if enhance else None
+            enhanced.append(prompt)
+            video, raw_audio = self._render_shot(spec, plan, prompt or shot.prompt, spec.seed + index, progress)
             frames = frames_to_uint8(video, plan.num_frames, plan.width, plan.height)
             audio = None
             if sample_rate is not None:
@@ -127,47 +139,49 @@ class Ltx2Engine:
 
         # 3. Join with hard cuts and one continuous audio track
         clip = join_shots(parts, spec.recipe.fps, sample_rate)
+        clip.enhanced_prompts = tuple(enhanced)
         clip.timings = {"generate_seconds": time.perf_counter() - started, **self._stage_timings(plans)}
         return clip
 
+    def _enhances(self, spec: GenerationSpec) -> bool:
+        """The request's `enhance_prompt` where it says, else the server's default; never without an enhancer."""
+        wanted = self.enhance_default if spec.enhance_prompt is None else spec.enhance_prompt
+        return wanted and self.enhancer is not None
+
+    def _enhance(self, prompt: str, seed: int) -> str | None:
+        """The enhancer's rewrite of one shot's prompt, seeded as the reference seeds it (the generation seed)."""
+        assert self.enhancer is not None
+        with self.clock.section("enhance_prompt"):
+            text = self.pipe.enhance_prompt(prompt=prompt, system_prompt=self.enhancer, seed=seed % 2**32,
+                                            max_new_tokens=self.scale.enhancer_max_new_tokens, device=self.device)[0]
+        return text.strip() or None  # an empty rewrite keeps the user's words
+
     def _stage_timings(self, plans: list[Plan]) -> dict[str, float]:
         seconds = dict(self.clock.seconds)
-        decode = seconds.get("vae_decode", 0.0) + seconds.get("audio_decode", 0.0)
         timings = {f"{name}_seconds": value for name, value in seconds.items()}
-        # Stage 2 (or a single stage) ends by decoding; its denoising time is what is left.
-        last = "stage2" if "stage2" in seconds else "stage1"
-        timings[f"{last}_seconds"] = max(0.0, seconds.get(last, 0.0) - decode)
-        timings["stage1_step_seconds"] = timings.get("stage1_seconds", 0.0) / max(1, sum(p.steps for p in plans))
-        if "stage2" in seconds:
-            timings["stage2_step_seconds"] = timings["stage2_seconds"] / max(1, sum(p.refine_steps for p in plans))
+        timings["stage1_step_seconds"] = seconds.get("stage1", 0.0) / max(1, sum(p.steps for p in plans))
+        timings["stage2_step_seconds"] = seconds.get("stage2", 0.0) / max(1, sum(p.refine_steps for p in plans))
         return timings
 
     def _render_shot(self, spec: GenerationSpec, plan: Plan, prompt: str, seed: int,
-                     progress: _Progress) -> tuple[np.ndarray, Any]:
+                     progress: _Progress) -> tuple[Any, Any]:
         """One shot through every stage: (frames (C, F, H, W) in -1..1 on the device, audio or None)."""
         import torch
 
-        video_only = self._skips_audio_decode(spec)
         generator = torch.Generator(device="cpu").manual_seed(seed)
         try:
             with torch.inference_mode():
-                text = self._encode(prompt, spec.negative_prompt, guided=plan.guidance_scale > 1
-                                    or plan.audio_guidance_scale > 1)
-                # "pt": the frames stay on the device, as decoded (_DecodedFrames), for frames_to_uint8.
-                last = "latent" if video_only else "pt"
+                text = self._encode(prompt, plan.negative_prompt)
                 with self.clock.section("stage1"):
-                    output = self._stage1(spec, plan, text, generator, progress,
-                                          "latent" if plan.refine_steps else last)
-                if plan.refine_steps:
-                    with self.clock.section("upsample"):
-                        upsampled = self.upsample_pipe(latents=output.frames, output_type="latent",
-                                                       return_dict=False)[0]
-                    with self.clock.section("stage2"):
-                        output = self._stage2(spec, plan, text, upsampled, output.audio, generator, progress, last)
-                if video_only:
-                    with self.clock.section("stage2" if plan.refine_steps else "stage1"):
-                        return self._decode_video(output.frames), None
-                return output.frames[0], output.audio[0]
+                    first = self._stage1(spec, plan, text, generator, progress)
+                with self.clock.section("upsample"):
+                    upsampled = self.upsample_pipe(latents=first.frames, output_type="latent", return_dict=False)[0]
+                with self.clock.section("stage2"):
+                    second = self._stage2(spec, plan, text, upsampled, first.audio, generator, progress)
+                frames = self._decode_video(second.frames)
+                if not spec.sound:  # the audio VAE and vocoder never run
+                    return frames, None
+                return frames, self._decode_audio((first if plan.audio_from_stage == 1 else second).audio)
         except torch.cuda.OutOfMemoryError as exc:
             raise EngineOutOfMemoryError() from exc
         except ValueError as exc:
@@ -175,8 +189,9 @@ class Ltx2Engine:
         except RuntimeError as exc:
             raise GenerationError(f"the engine failed while generating: {exc}") from exc
 
-    def _encode(self, prompt: str, negative_prompt: str | None, *, guided: bool) -> dict[str, Any]:
+    def _encode(self, prompt: str, negative_prompt: str | None) -> dict[str, Any]:
         """Encode once per shot; both stages reuse the embeddings, so the text encoder can go back to the CPU."""
+        guided = negative_prompt is not None
         with self.clock.section("text_encode"), text_encoder_on(self.pipe, self.device, self.options):
             embeds, mask, negative, negative_mask = self.pipe.encode_prompt(
                 prompt=prompt, negative_prompt=negative_prompt or "", do_classifier_free_guidance=guided,
@@ -188,55 +203,61 @@ class Ltx2Engine:
         return text
 
     def _stage1(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], generator: Any,
-                progress: _Progress, output_type: str) -> Any:
+                progress: _Progress) -> Any:
         width, height = plan.stage1_size
-        distilled = spec.recipe.distilled
-        self._use_lora(distilled)
-        self.pipe.scheduler = self.fixed_scheduler if distilled else self.scheduler
+        self._use_lora(plan.distilled)
         return self._denoise(
-            spec, plan, text, generator, output_type, progress.step_callback(1.0),
+            spec, plan, text, generator, progress.step_callback(float(plan.guidance.passes)),
             width=width,
             height=height,
-            num_inference_steps=plan.steps,
-            sigmas=list(DISTILLED_SIGMA_VALUES) if distilled else None,
-            guidance_scale=plan.guidance_scale,
-            audio_guidance_scale=plan.audio_guidance_scale,
+            sigmas=list(plan.sigmas),
+            **self._guidance(plan.guidance),
         )
 
     def _stage2(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], latents: Any, audio_latents: Any,
-                generator: Any, progress: _Progress, output_type: str) -> Any:
+                generator: Any, progress: _Progress) -> Any:
         """Refine the upsampled latents with the distilled LoRA: re-noise to the first stage-2 sigma, 3 steps."""
         self._use_lora(True)
-        self.pipe.scheduler = self.fixed_scheduler
-        sigmas = list(STAGE_2_DISTILLED_SIGMA_VALUES[-plan.refine_steps:])
         positive = {k: v for k, v in text.items() if not k.startswith("negative")}
         return self._denoise(
-            spec, plan, positive, generator, output_type, progress.step_callback(float(UPSAMPLE**2)),
+            spec, plan, positive, generator, progress.step_callback(float(UPSAMPLE**2)),
             latents=latents,
             audio_latents=audio_latents,
             width=plan.render_width,
             height=plan.render_height,
-            num_inference_steps=len(sigmas),
-            noise_scale=sigmas[0],
-            sigmas=sigmas,
-            guidance_scale=1.0,
-            audio_guidance_scale=1.0,
+            noise_scale=plan.refine_sigmas[0],
+            sigmas=list(plan.refine_sigmas),
+            **self._guidance(UNGUIDED),
         )
 
-    def _denoise(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], generator: Any, output_type: str,
+    def _denoise(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], generator: Any,
                  on_step: Callable[..., dict[str, Any]], **stage: Any) -> Any:
-        """One pipeline pass: what every stage passes alike, plus the stage's own size, schedule and guidance."""
+        """One pipeline pass to latents: what every stage passes alike, plus the stage's size, schedule and guidance."""
         return self.pipe(
             **text,
-            **_GUIDANCE_OFF,
             **stage,
+            num_inference_steps=len(stage["sigmas"]),
             num_frames=plan.render_frames,
             frame_rate=float(spec.recipe.fps),
+            use_cross_timestep=self.family.use_cross_timestep,
             generator=generator,
             max_sequence_length=self.scale.max_sequence_length,
-            output_type=output_type,
+            output_type="latent",
             callback_on_step_end=on_step,
         )
+
+    def _guidance(self, guidance: Guidance) -> dict[str, Any]:
+        """Every guidance term passed explicitly, so that none comes from diffusers' defaults."""
+        depth = self.pipe.transformer.config.num_layers
+        # The tiny test transformer has 2 blocks: STG perturbs its last, where a real one has block 28 or 29.
+        blocks = [min(block, depth - 1) for block in guidance.stg_blocks] or None
+        return {
+            "guidance_scale": guidance.cfg, "audio_guidance_scale": guidance.audio_cfg,
+            "stg_scale": guidance.stg, "audio_stg_scale": guidance.audio_stg,
+            "modality_scale": guidance.modality, "audio_modality_scale": guidance.audio_modality,
+            "guidance_rescale": guidance.rescale, "audio_guidance_rescale": guidance.audio_rescale,
+            "spatio_temporal_guidance_blocks": blocks,
+        }
 
     def _use_lora(self, on: bool) -> None:
         if on:
@@ -245,21 +266,31 @@ class Ltx2Engine:
         else:
             self.pipe.disable_lora()
 
-    def _skips_audio_decode(self, spec: GenerationSpec) -> bool:
-        # Without sound, stop at latents and decode only the video: the audio VAE and vocoder never run.
-        # A VAE with timestep conditioning adds decode noise inside the pipeline, so it keeps the full path.
-        return not spec.sound and not self.pipe.vae.config.timestep_conditioning
-
     def _decode_video(self, latents: Any) -> Any:
-        """What LTX2Pipeline does after denoising for a VAE without timestep conditioning, video only."""
-        return self.pipe.vae.decode(latents.to(self.pipe.vae.dtype), None, return_dict=False)[0][0]
+        """What LTX2Pipeline does after denoising, at its default decode timestep (0: no decode noise)."""
+        import torch
+
+        vae = self.pipe.vae
+        timestep = torch.zeros(1, device=latents.device, dtype=vae.dtype) if vae.config.timestep_conditioning else None
+        return vae.decode(latents.to(vae.dtype), timestep, return_dict=False)[0][0]
+
+    def _decode_audio(self, latents: Any) -> Any:
+        """What LTX2Pipeline does with audio latents: the audio VAE to a mel spectrogram, the vocoder to sound."""
+        audio_vae = self.pipe.audio_vae
+        mel = audio_vae.decode(latents.to(audio_vae.dtype), return_dict=False)[0]
+        return self.pipe.vocoder(mel)[0]
 
 
-# Spatio-temporal and modality guidance stay off (diffusers' defaults turn some on): no recipe tunes them.
-_GUIDANCE_OFF: dict[str, Any] = {
-    "stg_scale": 0.0, "audio_stg_scale": 0.0, "modality_scale": 1.0, "audio_modality_scale": 1.0,
-    "spatio_temporal_guidance_blocks": None,
-}
+def prompt_enhancer(pipe: Any, family: Family) -> str | None:
+    """The system prompt enhancement runs with, or None where this checkpoint cannot enhance: that needs a
+    processor, and a dedicated enhancer model where the family has one (LTX-2.5's Gemma 4 E2B)."""
+    from diffusers.pipelines.ltx2.utils import LTX2_5_T2V_DEFAULT_SYSTEM_PROMPT, T2V_DEFAULT_SYSTEM_PROMPT
+
+    if getattr(pipe, "processor", None) is None:
+        return None
+    if family.enhancer == "dedicated":
+        return LTX2_5_T2V_DEFAULT_SYSTEM_PROMPT if getattr(pipe, "prompt_enhancer", None) is not None else None
+    return T2V_DEFAULT_SYSTEM_PROMPT
 
 
 class _Progress:
@@ -279,24 +310,6 @@ class _Progress:
 
         return on_step
 
-
-class _DecodedFrames:
-    """The pipeline's video processor, except that its postprocessing hands the frames back as the VAE
-    decoded them: (batch, C, F, H, W) in -1..1, on the device.
-
-    diffusers' `postprocess_video` makes several full-size float passes (denormalize, clamp, permute)
-    over frames that are then cropped anyway; `frames_to_uint8` does the same arithmetic in one pass
-    over the cropped frames (4x faster on a CPU; bench/frames.py).
-    """
-
-    def __init__(self, processor: Any) -> None:
-        self._processor = processor
-
-    def postprocess_video(self, video: Any, output_type: str = "np", **kwargs: Any) -> Any:
-        return video
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._processor, name)
 
 
 def frames_to_uint8(video: Any, num_frames: int, width: int, height: int) -> np.ndarray:

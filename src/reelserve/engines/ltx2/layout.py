@@ -1,14 +1,13 @@
-"""How an LTX-2 checkpoint is laid out on disk, as diffusers lays out `Lightricks/LTX-2`.
+"""How an LTX checkpoint is laid out on disk, as diffusers lays out `Lightricks/LTX-2`.
 
 A checkpoint folder holds the pipeline's components (model_index.json and one folder each), the 2x
-latent upsampler in `latent_upsampler/`, and the distilled LoRA as one file at the top. Every weights
-source writes or reads this layout; nothing here imports anything.
+latent upsampler in `latent_upsampler/`, and the distilled LoRA as one file at the top (its name is the
+family's). Every weights source writes or reads this layout; nothing here imports anything.
 """
 
 from __future__ import annotations
 
 UPSAMPLER_SUBFOLDER = "latent_upsampler"
-LORA_WEIGHT_NAME = "ltx-2-19b-distilled-lora-384.safetensors"
 LORA_ADAPTER = "distilled"  # the adapter name the engine switches on and off
 # The attention and feed-forward projections of every transformer block, audio included: where the
 # distilled LoRA sits, and where the random-weight stand-ins put theirs.

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-
-from diffusers.pipelines.ltx2.utils import DISTILLED_SIGMA_VALUES
+from dataclasses import dataclass, field, replace
 
 from reelserve.catalog import Recipe
 from reelserve.engines.base import GenerationSpec
+from reelserve.engines.ltx2.families import (
+    DISTILLED_SIGMAS,
+    REFERENCE_NEGATIVE_PROMPT,
+    STAGE_2_SIGMAS,
+    CfgRange,
+    Guidance,
+    TierRecipe,
+)
 from reelserve.engines.shots import ShotPlan
 
 # Stage 2 doubles the latent grid, so the render size is a multiple of 2 x 32 px; outputs are then
@@ -32,16 +38,17 @@ class Scale:
     step_divisor: int = 1  # divides a full-model recipe's stage-1 steps
     min_steps: int = 1
     max_sequence_length: int = 1024  # prompt tokens the text encoder reads
+    enhancer_max_new_tokens: int | None = None  # None: the enhancer's reference budget (512 or 600 tokens)
 
     def size(self, recipe: Recipe, aspect_ratio: str) -> tuple[int, int]:
         divisor = self.size_divisors.get(recipe.tier, 1)
         width, height = recipe.sizes[aspect_ratio]  # type: ignore[index]
         return width // divisor // 2 * 2, height // divisor // 2 * 2  # even: H.264 in yuv420p needs it
 
-    def steps(self, recipe: Recipe) -> int:
+    def steps(self, recipe: TierRecipe) -> int:
         if recipe.distilled:
-            return len(DISTILLED_SIGMA_VALUES)  # the schedule the distillation was trained on, at any scale
-        return max(self.min_steps, recipe.num_inference_steps // self.step_divisor)
+            return len(DISTILLED_SIGMAS)  # the schedule the distillation was trained on, at any scale
+        return max(self.min_steps, recipe.steps // self.step_divisor)
 
 
 FULL_SCALE = Scale()
@@ -49,23 +56,31 @@ FULL_SCALE = Scale()
 
 @dataclass(frozen=True)
 class Plan:
-    """Sizes and schedule for one generation: what each stage renders and what is delivered."""
+    """Sizes, schedules and guidance for one shot: what each stage is asked for and what is delivered."""
 
     width: int
     height: int
-    render_width: int  # stage 2 (or the only stage)
+    render_width: int  # stage 2's size
     render_height: int
     num_frames: int
     render_frames: int
-    steps: int  # stage 1 denoising steps
-    refine_steps: int  # stage 2 denoising steps; 0 without a second stage
-    guidance_scale: float
-    audio_guidance_scale: float
+    distilled: bool  # stage 1 with the distilled LoRA; stage 2 always has it on
+    sigmas: tuple[float, ...]  # stage 1's schedule, exactly as handed to the scheduler
+    guidance: Guidance  # stage 1's; stage 2 is always unguided
+    negative_prompt: str | None  # what stage 1 guides against; None when it runs unguided
+    audio_from_stage: int
+    refine_sigmas: tuple[float, ...] = STAGE_2_SIGMAS
+
+    @property
+    def steps(self) -> int:
+        return len(self.sigmas)
+
+    @property
+    def refine_steps(self) -> int:
+        return len(self.refine_sigmas)
 
     @property
     def stage1_size(self) -> tuple[int, int]:
-        if not self.refine_steps:
-            return self.render_width, self.render_height
         return self.render_width // UPSAMPLE, self.render_height // UPSAMPLE
 
     @property
@@ -74,17 +89,48 @@ class Plan:
         return self.steps + self.refine_steps * UPSAMPLE**2
 
 
-def guidance_for(cfg_scale: float, tuned: float) -> float:
-    """cfg_scale 0..1 onto pipeline guidance, monotonic: 0 -> 1.0 (no CFG pass), 0.5 -> tuned, 1 -> 2*tuned-1."""
-    return 1.0 + 2.0 * cfg_scale * (tuned - 1.0)
+def reference_sigmas(steps: int) -> tuple[float, ...]:
+    """ltx-core's `LTX2Scheduler.execute(steps)` as the two-stage reference calls it, without a latent: the
+    shift of 4096 tokens (mu 2.05) whatever the real size, then stretched so the last non-zero sigma is 0.1.
+    The terminal 0.0 is left to diffusers' scheduler, which appends it."""
+    mu, terminal = 2.05, 0.1
+    linear = [1.0 - i / steps for i in range(steps)]
+    shifted = [math.exp(mu) / (math.exp(mu) + (1.0 / s - 1.0)) for s in linear]
+    stretch = (1.0 - shifted[-1]) / (1.0 - terminal)
+    return tuple(1.0 - (1.0 - s) / stretch for s in shifted)
 
 
-def plan_for(spec: GenerationSpec, scale: Scale, shot: ShotPlan | None = None) -> Plan:
-    """The plan for one shot of `spec` (the whole request when `shot` is None) at `scale`."""
-    recipe = spec.recipe
-    width, height = scale.size(recipe, spec.aspect_ratio)
-    grid = LATENT_GRID * (UPSAMPLE if recipe.refine_steps else 1)
+def video_cfg(cfg: CfgRange, cfg_scale: float) -> float:
+    """cfg_scale 0..1 onto the tier's sanctioned CFG range, piecewise linear: 0 -> low, 0.5 -> default, 1 -> high."""
+    if cfg_scale <= 0.5:
+        return cfg.low + (cfg.default - cfg.low) * cfg_scale * 2
+    return cfg.default + (cfg.high - cfg.default) * (cfg_scale - 0.5) * 2
+
+
+def stage1_guidance(recipe: TierRecipe, cfg_scale: float, negative_prompt: str | None) -> Guidance:
+    """The guidance stage 1 runs for a request.
+
+    A guided recipe (pro) keeps every reference term and moves only its video CFG with cfg_scale; audio CFG
+    stays at the reference's. An unguided one (standard, distilled) stays unguided at or below the default
+    cfg_scale, and runs one guidance pass, video and audio alike, when the request raises cfg_scale or
+    names a negative prompt: otherwise either field would be accepted and ignored.
+    """
+    scale = video_cfg(recipe.cfg, cfg_scale)
+    if recipe.guided_by_default:
+        return replace(recipe.guidance, cfg=scale)
+    if cfg_scale > 0.5 or negative_prompt:
+        return replace(recipe.guidance, cfg=scale, audio_cfg=scale)
+    return recipe.guidance
+
+
+def plan_for(spec: GenerationSpec, scale: Scale, recipe: TierRecipe, shot: ShotPlan | None = None) -> Plan:
+    """The plan for one shot of `spec` (the whole request when `shot` is None) on `recipe`, at `scale`."""
+    width, height = scale.size(spec.recipe, spec.aspect_ratio)
+    grid = LATENT_GRID * UPSAMPLE
     frames = spec.num_frames if shot is None else shot.frames
+    guidance = stage1_guidance(recipe, spec.cfg_scale, spec.negative_prompt)
+    guided = guidance.cfg > 1 or guidance.audio_cfg > 1
+    steps = scale.steps(recipe)
     return Plan(
         width=width,
         height=height,
@@ -93,10 +139,11 @@ def plan_for(spec: GenerationSpec, scale: Scale, shot: ShotPlan | None = None) -
         num_frames=frames,
         # 8k+1 frames and at least one past the cut, so the audio runs on into the crossfade.
         render_frames=_round_up(frames, TEMPORAL_GRID) + 1,
-        steps=scale.steps(recipe),
-        refine_steps=recipe.refine_steps,
-        guidance_scale=guidance_for(spec.cfg_scale, recipe.guidance_scale),
-        audio_guidance_scale=guidance_for(spec.cfg_scale, recipe.audio_guidance_scale),
+        distilled=recipe.distilled,
+        sigmas=DISTILLED_SIGMAS if recipe.distilled else reference_sigmas(steps),
+        guidance=guidance,
+        negative_prompt=(spec.negative_prompt or REFERENCE_NEGATIVE_PROMPT) if guided else None,
+        audio_from_stage=recipe.audio_from_stage,
     )
 
 

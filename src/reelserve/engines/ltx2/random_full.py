@@ -1,66 +1,55 @@
-"""`--weights random-full`: LTX-2 19B's real architecture with random weights, built on the device.
+"""`--weights random-full`: a family's full-size architecture with random weights, built on the device.
 
-For measuring full-size speed and memory on a GPU without downloading ~60 GB. The configs are kept
-in `configs/ltx2-19b/` (a few KB). The video is noise; shapes, timings and memory are real. The
-distilled LoRA is stood in for by a rank-384 adapter on the same projections as the tiny one.
+For measuring full-size speed and memory on a GPU without downloading 60-90 GB. The configs are kept
+in `configs/<family>/` (a few KB each; configs/README.md gives their sources). The video is noise;
+shapes, timings and memory are real. The distilled LoRA is stood in for by an adapter of its rank on
+the same projections as the tiny one.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
+from reelserve.engines.ltx2.components import MODEL_COMPONENTS, build_component, load_config
+from reelserve.engines.ltx2.families import Family
 from reelserve.engines.ltx2.layout import LORA_ADAPTER, LORA_TARGETS
-from reelserve.engines.ltx2.tokenizer import build_tokenizer
+from reelserve.engines.ltx2.tokenizer import build_processor, build_tokenizer
 from reelserve.engines.ltx2.weights import WeightsSource
 
-CONFIGS = Path(__file__).parent / "configs" / "ltx2-19b"
-LORA_RANK = 384
+
+def lora_rank(family: Family) -> int:
+    """The distilled LoRA's rank, as its file name says (`...-lora-384...`, `...-lora-450-...`)."""
+    return int(family.lora_weight_name.split("lora-")[1].split("-")[0].split(".")[0])
 
 
-def load_config(component: str) -> dict[str, Any]:
-    return json.loads((CONFIGS / component / "config.json").read_text())
-
-
-def build_modules(*, dtype: Any, device: str) -> dict[str, Any]:
+def build_modules(family: Family, *, dtype: Any, device: str) -> dict[str, Any]:
     """Every model component from its config, allocated straight on `device` in `dtype`.
 
-    Allocating on the device (not on the CPU, then moving) is what makes a 19B build take seconds;
+    Allocating on the device (not on the CPU, then moving) is what makes a 22B build take seconds;
     `device="meta"` builds the shapes alone, which is how the tests check the configs on a CPU.
     """
-    from diffusers import AutoencoderKLLTX2Audio, AutoencoderKLLTX2Video, LTX2VideoTransformer3DModel
-    from diffusers.pipelines.ltx2 import LTX2TextConnectors
-    from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
-    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
-    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
-
-    classes = {
-        "transformer": LTX2VideoTransformer3DModel, "vae": AutoencoderKLLTX2Video,
-        "audio_vae": AutoencoderKLLTX2Audio, "connectors": LTX2TextConnectors, "vocoder": LTX2Vocoder,
-        "latent_upsampler": LTX2LatentUpsamplerModel,
-    }
+    names = [*MODEL_COMPONENTS, "latent_upsampler", "prompt_enhancer"]
+    configs = {name: load_config(family.configs, name) for name in names}
     with _allocating(device, dtype):
-        modules = {name: cls.from_config(load_config(name)) for name, cls in classes.items()}
-        text_config = {k: v for k, v in load_config("text_encoder").items() if k not in ("architectures", "model_type")}
-        modules["text_encoder"] = Gemma3ForConditionalGeneration(Gemma3Config(**text_config))
-    return modules
+        return {name: build_component(config) for name, config in configs.items() if config is not None}
 
 
-def build_random_full(*, dtype: Any, device: str) -> tuple[Any, Any]:
+def build_random_full(family: Family, *, dtype: Any, device: str) -> tuple[Any, Any]:
     """(LTX2Pipeline with a `distilled` adapter, latent upsampler) with random weights, on `device`."""
     from diffusers import FlowMatchEulerDiscreteScheduler, LTX2Pipeline
     from peft import LoraConfig
 
-    modules = build_modules(dtype=dtype, device=device)
+    modules = build_modules(family, dtype=dtype, device=device)
     upsampler = modules.pop("latent_upsampler")
-    scheduler = FlowMatchEulerDiscreteScheduler.from_config(load_config("scheduler"))
-    pipe = LTX2Pipeline(scheduler=scheduler, tokenizer=build_tokenizer(), **modules)
-    lora = LoraConfig(r=LORA_RANK, lora_alpha=LORA_RANK, target_modules=LORA_TARGETS)
-    with _allocating(device, dtype):  # the adapter's 3.3B parameters, like the rest, go straight to the device
-        pipe.transformer.add_adapter(lora, adapter_name=LORA_ADAPTER)
+    scheduler = FlowMatchEulerDiscreteScheduler.from_config(load_config(family.configs, "scheduler"))
+    tokenizer = build_tokenizer()
+    pipe = LTX2Pipeline(scheduler=scheduler, tokenizer=tokenizer, processor=build_processor(tokenizer), **modules)
+    rank = lora_rank(family)
+    with _allocating(device, dtype):  # the adapter's billions of parameters, like the rest, go straight to the device
+        pipe.transformer.add_adapter(LoraConfig(r=rank, lora_alpha=rank, target_modules=LORA_TARGETS),
+                                     adapter_name=LORA_ADAPTER)
     return pipe, upsampler
 
 
@@ -68,8 +57,11 @@ class RandomFullSource(WeightsSource):
     name = "random-full"
     random_weights = True
 
+    def __init__(self, family: Family) -> None:
+        self.family = family
+
     def load(self, dtype: Any, device: str) -> tuple[Any, Any]:
-        return build_random_full(dtype=dtype, device=device)
+        return build_random_full(self.family, dtype=dtype, device=device)
 
 
 @contextmanager

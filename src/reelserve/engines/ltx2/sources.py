@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reelserve.engines.ltx2.families import Family
 from reelserve.engines.ltx2.pretrained import PretrainedSource
 from reelserve.engines.ltx2.random_full import RandomFullSource
 from reelserve.engines.ltx2.tiny import TinySource
@@ -14,12 +15,12 @@ TINY = "tiny"
 RANDOM_FULL = "random-full"
 
 
-def weights_source(weights: str, *, device: str, cache_dir: Path, checkpoint: str) -> WeightsSource:
-    """`auto` is the real checkpoint on CUDA and the tiny test weights elsewhere (a CPU cannot run 19B)."""
+def weights_source(weights: str, family: Family, *, device: str, cache_dir: Path) -> WeightsSource:
+    """`auto` is the family's checkpoint on CUDA and its tiny test weights elsewhere (a CPU cannot run 22B)."""
     if weights == AUTO:
-        weights = checkpoint if device.startswith("cuda") else TINY
+        weights = family.checkpoint if device.startswith("cuda") else TINY
     if weights == TINY:
-        return TinySource(cache_dir)
+        return TinySource(cache_dir, family)
     if weights == RANDOM_FULL:
-        return RandomFullSource()
-    return PretrainedSource(weights)
+        return RandomFullSource(family)
+    return PretrainedSource(weights, family)
