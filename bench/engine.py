@@ -32,6 +32,7 @@ PROMPT = "A lighthouse on a cliff at dusk, waves breaking below, gulls calling, 
 COLUMNS = [  # (key in a result, header, format)
     ("tier", "tier", "{:<8}"),
     ("size", "size", "{:>9}"),
+    ("enhance_prompt_seconds", "enhance", "{:>8.3f}"),
     ("text_encode_seconds", "text_enc", "{:>8.3f}"),
     ("stage1_step_seconds", "s1/step", "{:>8.3f}"),
     ("stage1_steps", "s1_n", "{:>4d}"),

@@ -18,7 +18,7 @@ def test_engine_bench_prints_its_documented_columns(tiny_cache) -> None:
         capture_output=True, text=True, timeout=300, check=True,
     )
     lines = run.stdout.splitlines()
-    assert lines[0].startswith("# reelserve bench/engine.py  weights=tiny device=cpu")
+    assert lines[0].startswith("# reelserve bench/engine.py  family=ltx-2.5 weights=tiny device=cpu")
     header = next(line for line in lines if line.startswith("tier"))
     documented = (ROOT / "docs" / "bench.md").read_text()
     assert header in documented  # the doc shows the exact header the script prints

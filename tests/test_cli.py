@@ -91,9 +91,9 @@ def _pull(tmp_path, *args: str, **env: str):
 
 
 def test_pull_offline_fails_fast_with_a_clear_message(tmp_path) -> None:
-    result = _pull(tmp_path, "kling/kling-3.0/standard/text-to-video", HF_HUB_OFFLINE="1")
+    result = _pull(tmp_path, "--family", "ltx-2", HF_HUB_OFFLINE="1")
     assert result.returncode == 1
-    assert "Could not download Lightricks/LTX-2" in result.stderr and "--weights /path/to" in result.stderr
+    assert "Could not download ltx-2 (Lightricks/LTX-2)" in result.stderr and "HF_HOME" in result.stderr
 
 
 def test_pull_unreachable_hub_fails_with_a_clear_message(tmp_path) -> None:
@@ -101,15 +101,16 @@ def test_pull_unreachable_hub_fails_with_a_clear_message(tmp_path) -> None:
     assert result.returncode == 1 and "unreachable" in result.stderr
 
 
-def test_pull_unknown_model_id(tmp_path) -> None:
-    result = _pull(tmp_path, "kling/nope")
-    assert result.returncode == 2 and "kling/kling-3.0/pro/text-to-video" in result.stderr
+def test_pull_unknown_family(tmp_path) -> None:
+    result = _pull(tmp_path, "--family", "ltx-9")
+    assert result.returncode == 2 and "MODEL_FAMILY" in result.stderr and "ltx-2.5" in result.stderr
 
 
 def test_help_shows_each_default_and_every_weights_choice() -> None:
     serve = " ".join(runner.invoke(app, ["serve", "--help"]).output.split())  # unwrapped
     for text in ("default 127.0.0.1; env REELSERVE_HOST", "default 8000; env REELSERVE_PORT",
-                 "default ./data; env REELSERVE_DATA_DIR", "random-full", "default auto; env REELSERVE_WEIGHTS"):
+                 "default ./data; env REELSERVE_DATA_DIR", "random-full", "default auto; env REELSERVE_WEIGHTS",
+                 "default ltx-2.5; env REELSERVE_MODEL_FAMILY"):
         assert text in serve, text
     assert "<bool>" not in serve and "--no-worker " in serve
     run = " ".join(runner.invoke(app, ["run", "--help"]).output.split())

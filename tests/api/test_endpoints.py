@@ -33,7 +33,7 @@ def test_stored_input_has_defaults_filled_in(api: Api) -> None:
     rid = api.submit(PRO, {"prompt": "a cat", "duration": "7"}).json()["request_id"]
     assert api.store.get(rid).input == {
         "prompt": "a cat", "negative_prompt": None, "duration": 7, "aspect_ratio": "16:9", "cfg_scale": 0.5,
-        "sound": True, "multi_prompt": [], "seed": None, "shot_type": "customize",
+        "sound": True, "multi_prompt": [], "seed": None, "enhance_prompt": None, "shot_type": "customize",
     }
 
 

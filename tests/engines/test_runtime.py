@@ -87,3 +87,13 @@ def test_offloaded_text_encoder_visits_the_device_only_to_encode(tiny_cache, mon
     monkeypatch.setattr(engine.pipe, "encode_prompt", lambda **kw: moves.append("encode") or (None,) * 4)
     engine._encode("a prompt", None)
     assert moves == ["meta", "encode", "cpu"]
+
+
+def test_an_offloaded_prompt_enhancer_visits_the_device_only_to_enhance(tiny_cache, monkeypatch) -> None:
+    engine = load(tiny_cache, offload_text_encoder=True)
+    assert "offload_text_encoder" in engine.info.settings
+    moves: list[str] = []
+    monkeypatch.setattr(engine.pipe.prompt_enhancer, "to", lambda device: moves.append(str(device)))
+    monkeypatch.setattr(engine.pipe, "enhance_prompt", lambda **kw: moves.append("enhance") or ["a rewrite"])
+    assert engine._enhance("a prompt", 0) == "a rewrite"
+    assert moves == ["cpu", "enhance", "cpu"]  # to the device ("cpu" here), used, then back to the CPU

@@ -69,7 +69,11 @@ def test_job_runs_to_a_stored_mp4(settings, parts, tiny_engine) -> None:
     meta = done.metadata
     assert (meta["width"], meta["height"], meta["fps"], meta["duration_seconds"]) == (144, 256, 24, 3.0)
     assert meta["has_audio"] is True and meta["seed"] == 11
+    # The default family, LTX-2.5, enhances each shot's prompt; its toy enhancer writes noise.
+    enhanced = meta["shots"][0].pop("enhanced_prompt")
+    assert isinstance(enhanced, str) and enhanced
     assert meta["shots"] == [{"prompt": "waves at dusk", "start_seconds": 0.0, "duration_seconds": 3.0}]
+    assert "enhance_prompt_seconds" in meta["timings"]
     assert {"generate_seconds", "encode_seconds", "store_seconds", "total_seconds"} <= set(meta["timings"])
     info = probe_mp4(storage.path_for(done.output_key))
     assert (info.frames, info.width, info.height, info.audio_seconds) == (72, 144, 256, 3.0)
@@ -162,14 +166,14 @@ def test_progress_reporter_throttles_and_never_goes_back() -> None:
 
 def test_multi_prompt_shots_are_reported_with_their_cut_times(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
-    body = {**BODY, "duration": 7, "sound": True,
+    body = {**BODY, "duration": 7, "sound": True, "enhance_prompt": False,
             "multi_prompt": [{"prompt": "a gull lands", "duration": 3}, {"prompt": "it takes off", "duration": 4}]}
     job = submit(store, owner, STANDARD, body)
     make_worker(settings, store, storage, tiny_engine).run_once()
     done = store.get(job.id)
     assert done.metadata["shots"] == [
-        {"prompt": "a gull lands", "start_seconds": 0.0, "duration_seconds": 3.0},
-        {"prompt": "it takes off", "start_seconds": 3.0, "duration_seconds": 4.0},
+        {"prompt": "a gull lands", "start_seconds": 0.0, "duration_seconds": 3.0, "enhanced_prompt": None},
+        {"prompt": "it takes off", "start_seconds": 3.0, "duration_seconds": 4.0, "enhanced_prompt": None},
     ]
     info = probe_mp4(storage.path_for(done.output_key))
     assert (info.frames, info.audio_seconds) == (168, 7.0)

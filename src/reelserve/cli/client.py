@@ -61,6 +61,9 @@ Negative = Annotated[str | None, typer.Option("--negative-prompt", help="What to
 Sound = Annotated[bool | None, typer.Option("--sound/--no-sound", help="Generate audio (default: on).",
                                             show_default=False)]
 Seed = Annotated[int | None, typer.Option("--seed", help="Same seed, same video.")]
+Enhance = Annotated[bool | None, typer.Option(
+    "--enhance-prompt/--no-enhance-prompt", show_default=False,
+    help="Rewrite the prompt with the model family's enhancer first (default: the server's; on for LTX-2.5).")]
 ShotType = Annotated[str | None, typer.Option(
     "--shot-type", help="customize (both models) or intelligent (standard only; its default): how the prompt is cut into shots.")]
 Shots = Annotated[list[str] | None, typer.Option("--shot", help="\"PROMPT:SECONDS\"; repeat for each shot.")]
@@ -68,12 +71,13 @@ Shots = Annotated[list[str] | None, typer.Option("--shot", help="\"PROMPT:SECOND
 
 def request_body(prompt: Prompt = None, duration: Duration = None, aspect_ratio: Aspect = None, cfg_scale: Cfg = None,
                  negative_prompt: Negative = None, sound: Sound = None, seed: Seed = None, shot_type: ShotType = None,
-                 shot: Shots = None, input_file: InputFile = None) -> dict[str, Any]:
+                 shot: Shots = None, enhance_prompt: Enhance = None, input_file: InputFile = None) -> dict[str, Any]:
     """The request body from the options `run` and `submit` share (`takes_a_request_body`): a file sent as
     is, or the flags given (unset flags take the server's defaults)."""
     shots = shot or []
     flags = {"prompt": prompt, "duration": duration, "aspect_ratio": aspect_ratio, "cfg_scale": cfg_scale,
-             "negative_prompt": negative_prompt, "sound": sound, "seed": seed, "shot_type": shot_type}
+             "negative_prompt": negative_prompt, "sound": sound, "seed": seed, "shot_type": shot_type,
+             "enhance_prompt": enhance_prompt}
     given = {k: v for k, v in flags.items() if v is not None}
     if input_file is not None:
         if given or shots:

@@ -56,7 +56,8 @@ def apply(pipe: Any, options: RuntimeOptions, device: str, dtype: Any) -> list[s
     else:
         pipe.to(device)
     if options.offload_text_encoder:
-        pipe.text_encoder.to("cpu")
+        for module in _offloadable(pipe):
+            module.to("cpu")
         applied.append("offload_text_encoder")
     if options.attention_backend:
         _set_attention_backend(pipe.transformer, options.attention_backend)
@@ -91,16 +92,24 @@ def _set_attention_backend(transformer: Any, backend: str) -> None:
 
 
 @contextmanager
-def text_encoder_on(pipe: Any, device: str, options: RuntimeOptions) -> Iterator[None]:
-    """Bring an offloaded text encoder to `device` for one encode, then send it back to the CPU."""
+def text_encoder_on(pipe: Any, device: str, options: RuntimeOptions, name: str = "text_encoder") -> Iterator[None]:
+    """Bring an offloaded text encoder (or prompt enhancer, `name`) to `device` for one use, then send it
+    back to the CPU. diffusers' `enhance_prompt` moves its model to the device itself and leaves it there;
+    the `finally` brings it back all the same."""
+    module = getattr(pipe, name)
     if not options.offload_text_encoder:
         yield
         return
-    pipe.text_encoder.to(device)
+    module.to(device)
     try:
         yield
     finally:
-        pipe.text_encoder.to("cpu")
+        module.to("cpu")
+
+
+def _offloadable(pipe: Any) -> list[Any]:
+    """The modules `offload_text_encoder` keeps on the CPU: the text encoder, and a dedicated prompt enhancer."""
+    return [m for m in (pipe.text_encoder, getattr(pipe, "prompt_enhancer", None)) if m is not None]
 
 
 def cuda_memory(device: str) -> dict[str, int]:

@@ -151,7 +151,8 @@ class Ltx2Engine:
     def _enhance(self, prompt: str, seed: int) -> str | None:
         """The enhancer's rewrite of one shot's prompt, seeded as the reference seeds it (the generation seed)."""
         assert self.enhancer is not None
-        with self.clock.section("enhance_prompt"):
+        model = "prompt_enhancer" if self.family.enhancer == "dedicated" else "text_encoder"
+        with self.clock.section("enhance_prompt"), text_encoder_on(self.pipe, self.device, self.options, model):
             text = self.pipe.enhance_prompt(prompt=prompt, system_prompt=self.enhancer, seed=seed % 2**32,
                                             max_new_tokens=self.scale.enhancer_max_new_tokens, device=self.device)[0]
         return text.strip() or None  # an empty rewrite keeps the user's words

@@ -66,6 +66,11 @@ function control(name, schema, root) {
   if (s.enum) {
     return el("select", common, ...s.enum.map((v) => el("option", { value: v, selected: v === s.default, text: v })));
   }
+  if (s.type === "boolean" && s.nullable) {
+    // Unset is a third answer (the server's default), which a checkbox cannot say.
+    return el("select", common, el("option", { value: "", text: "server default", selected: true }),
+      el("option", { value: "true", text: "on" }), el("option", { value: "false", text: "off" }));
+  }
   if (s.type === "boolean") return el("input", { ...common, type: "checkbox", checked: s.default === true });
   if (s.type === "integer" || s.type === "number") {
     const step = s.type === "integer" ? "1" : "0.05";
@@ -162,8 +167,9 @@ function formBody() {
       continue;
     }
     const input = $(`#${idFor(name)}`);
-    if (s.type === "boolean") body[name] = input.checked;
+    if (s.type === "boolean" && !s.nullable) body[name] = input.checked;
     else if (input.value === "") continue;
+    else if (s.type === "boolean") body[name] = input.value === "true";
     else if (s.type === "integer" || s.type === "number") body[name] = Number(input.value);
     else body[name] = input.value;
   }
@@ -340,7 +346,7 @@ function code(kind) {
   const flags = [];
   for (const [name, value] of Object.entries(body)) {
     if (name === "multi_prompt") value.forEach((s) => flags.push(`--shot ${shellQuote(`${s.prompt}:${s.duration}`)}`));
-    else if (name === "sound") flags.push(value ? "--sound" : "--no-sound");
+    else if (typeof value === "boolean") flags.push(`--${value ? "" : "no-"}${name.replaceAll("_", "-")}`);
     else flags.push(`--${name.replaceAll("_", "-")} ${shellQuote(value)}`);
   }
   return `reelserve run ${model} --base-url ${base} ${flags.join(" ")} -o video.mp4`;
