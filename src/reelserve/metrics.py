@@ -51,7 +51,18 @@ GPU_MEMORY = Gauge(
     ["device", "kind"], multiprocess_mode="livemax")
 
 
+# RFC 9110's methods and PATCH. Any other is a client's own word: each would be a new series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+OTHER_METHOD = "other"
+
+
+def method_label(method: str) -> str:
+    """`method` when it is a known one (case-sensitive, as HTTP is), else "other": a bounded label."""
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
 def observe_http(method: str, route: str, status: int, seconds: float) -> None:
+    method = method_label(method)
     HTTP_REQUESTS.labels(route, method, str(status)).inc()
     HTTP_SECONDS.labels(route, method).observe(seconds)
 

@@ -49,8 +49,7 @@ def _key(secret: str) -> bytes:
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The `webhook-signature` header's value for this id, timestamp and body."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(_key(secret), signed, hashlib.sha256).digest()).decode()
+    return "v1," + base64.b64encode(_digest(secret, msg_id, timestamp, body)).decode()
 
 
 def signed_headers(secret: str, msg_id: str, body: bytes, *, now: float | None = None) -> dict[str, str]:
@@ -63,27 +62,57 @@ def signed_headers(secret: str, msg_id: str, body: bytes, *, now: float | None =
 def verify(headers: Mapping[str, str], body: bytes | str, secret: str, *,
            tolerance_seconds: int = TOLERANCE_SECONDS, now: float | None = None) -> dict[str, Any]:
     """The parsed event if `body` with `headers` is a genuine webhook signed with `secret`; else
-    WebhookVerificationError. Pass the raw body exactly as received (bytes), not re-serialised JSON."""
-    lower = {name.lower(): value for name, value in headers.items()}
-    try:
-        msg_id, stamp, signatures = (lower[name] for name in ("webhook-id", "webhook-timestamp", "webhook-signature"))
-    except KeyError as exc:
-        raise WebhookVerificationError(f"missing the {exc.args[0]} header") from None
-    try:
-        timestamp = int(stamp)
-    except ValueError:
-        raise WebhookVerificationError("webhook-timestamp is not a Unix time in seconds") from None
+    WebhookVerificationError, whatever the headers hold (a receiver needs to catch nothing else).
+    Pass the raw body exactly as received (bytes), not re-serialised JSON."""
+    msg_id, timestamp, signatures = _delivery_headers(headers)
     if abs((time.time() if now is None else now) - timestamp) > tolerance_seconds:
         raise WebhookVerificationError("webhook-timestamp is too old or too new: a replay, or a clock far off")
     raw = body.encode() if isinstance(body, str) else bytes(body)
-    expected = sign(secret, msg_id, timestamp, raw).removeprefix("v1,")
-    for candidate in signatures.split():
-        version, _, value = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(value, expected):
-            break
-    else:
+    expected = _digest(secret, msg_id, timestamp, raw)
+    # One match is enough: during a secret rotation a sender signs with both secrets.
+    if not any(hmac.compare_digest(candidate, expected) for candidate in signatures):
         raise WebhookVerificationError("no signature matches: a different secret, or the body was changed")
     try:
         return json.loads(raw)
     except ValueError:
         raise WebhookVerificationError("the body is not JSON") from None
+
+
+def _delivery_headers(headers: Mapping[str, str]) -> tuple[str, int, list[bytes]]:
+    """(webhook-id, webhook-timestamp, the v1 signatures decoded) from headers named in any case."""
+    lower = {str(name).lower(): str(value) for name, value in headers.items()}
+    missing = [name for name in ("webhook-id", "webhook-timestamp", "webhook-signature") if name not in lower]
+    if missing:
+        raise WebhookVerificationError(f"missing the {missing[0]} header")
+    msg_id, stamp = lower["webhook-id"], lower["webhook-timestamp"]
+    # What a sender sends: printable ASCII. Anything else cannot be signed text; say so rather than fail later.
+    if not msg_id or not _is_printable_ascii(msg_id):
+        raise WebhookVerificationError("webhook-id is not a non-empty printable ASCII id")
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise WebhookVerificationError("webhook-timestamp is not a Unix time in seconds (ASCII digits)")
+    signatures = _v1_signatures(lower["webhook-signature"])
+    if not signatures:
+        raise WebhookVerificationError("webhook-signature has no `v1,<base64>` signature")
+    return msg_id, int(stamp), signatures
+
+
+def _v1_signatures(header: str) -> list[bytes]:
+    """Each well-formed `v1,<base64>` of the space-separated list, decoded; other versions and junk skipped."""
+    decoded = []
+    for candidate in header.split():
+        version, comma, value = candidate.partition(",")
+        if version != "v1" or not comma or not value.isascii():
+            continue
+        try:
+            decoded.append(base64.b64decode(value, validate=True))
+        except ValueError:  # binascii.Error: not base64
+            continue
+    return decoded
+
+
+def _is_printable_ascii(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
+def _digest(secret: str, msg_id: str, timestamp: int, body: bytes) -> bytes:
+    return hmac.new(_key(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()

@@ -67,3 +67,15 @@ def test_a_result_without_a_poster_has_the_seeds_output_shape(api: Api, tmp_path
 def test_bad_paging_is_a_422_naming_the_parameter(api: Api, params: dict, field: str) -> None:
     body = assert_error(api.client.get("/v1/requests", params=params, headers=api.headers), 422, 422001)
     assert body["detail"][0]["loc"] == ["query", field] and field in body["error_message"]
+
+
+def test_a_cursor_of_seq_0_is_a_page_after_everything_not_the_first_page(api: Api) -> None:
+    """A cursor names the last request of a page and the next page is older; nothing is older than
+    seq 0, so its page is empty (docs/http-api.md, History), as it is for any cursor past the oldest."""
+    from reelserve.api.routes.history import encode_cursor
+
+    ids = [api.submit(STANDARD, {"prompt": f"shot {i}", "duration": 3}).json()["request_id"] for i in range(2)]
+    assert listed(api, cursor=encode_cursor(0)) == {"requests": [], "next_cursor": None}
+    oldest = api.store.get(ids[0]).seq
+    assert listed(api, cursor=encode_cursor(oldest)) == {"requests": [], "next_cursor": None}
+    assert [r["request_id"] for r in listed(api, cursor=encode_cursor(oldest + 1))["requests"]] == [ids[0]]

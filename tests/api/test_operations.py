@@ -172,3 +172,60 @@ def test_a_500_has_the_request_id_and_headers_and_its_trace_is_logged_once(api: 
     assert len(traces) == 1
     access = [r.getMessage() for r in caplog.records if r.name == "reelserve.access" and "/status" in r.getMessage()]
     assert access and " 500 " in access[0] and response.headers["x-request-id"] in access[0]
+
+
+def http_series(api: Api, **kw) -> set[tuple[str, tuple]]:
+    """Every (metric, label set) the HTTP metrics have recorded so far in this process."""
+    families = scrape(api, **kw)
+    return {(name, tuple(sorted(s.labels.items()))) for name in ("reelserve_http_requests",
+                                                                 "reelserve_http_request_duration_seconds")
+            for s in families.get(name, []) if s.name.endswith(("_requests_total", "_count"))}
+
+
+@pytest.mark.parametrize("token", [None, "scrape-me"])
+def test_made_up_methods_add_at_most_one_series_per_metric(settings, token: str | None) -> None:
+    api = make_api(settings.model_copy(update={"metrics_token": token}))
+    auth = {"headers": {"Authorization": f"Bearer {token}"}} if token else {}
+    before = http_series(api, **auth)
+    for n in range(60):
+        api.client.request(f"FAKE{n}", "/healthz")
+    api.client.request("X" * 8000, "/healthz")
+    api.client.request("get", "/healthz")  # methods are case-sensitive: "get" is not GET
+    added = http_series(api, **auth) - before
+    assert len({name for name, _ in added}) == len(added), added  # one new label set per metric at most
+    assert all(dict(labels)["method"] == "other" for _, labels in added), added
+    assert all(len(value) < 64 for _, labels in http_series(api, **auth) for _, value in labels)
+
+def test_known_methods_keep_their_own_label(api: Api) -> None:
+    api.client.delete("/healthz")
+    api.client.options("/healthz")
+    labels = {dict(labels)["method"] for _, labels in http_series(api)}
+    assert {"GET", "DELETE", "OPTIONS"} <= labels
+
+
+@pytest.mark.parametrize("encoded,shown", [
+    ("%0a", "\\x0a"), ("%0d", "\\x0d"), ("%1b", "\\x1b"), ("%0d%0a", "\\x0d\\x0a"), ("%00", "\\x00"),
+    ("%7f", "\\x7f"), ("%c2%85", "\\x85"), ("%e2%80%a8", "\\u2028"), ("%e2%80%ae", "\\u202e"),
+])
+def test_control_characters_in_a_path_are_escaped_in_its_one_log_line(api: Api, caplog: pytest.LogCaptureFixture,
+                                                                       encoded: str, shown: str) -> None:
+    forged = "1.2.3.4 GET /v1/admin 200 0.1ms request_id=forged"
+    with caplog.at_level(logging.INFO, logger="reelserve.access"):
+        response = api.client.get(f"/nope{encoded}{forged.replace(' ', '%20')}")
+    lines = [r.getMessage() for r in caplog.records if r.name == "reelserve.access"]
+    assert len(lines) == 1 and len(lines[0].splitlines()) == 1, lines
+    assert f"/nope{shown}1.2.3.4" in lines[0] and f"request_id={response.headers['x-request-id']}" in lines[0]
+    assert lines[0].isprintable()
+
+
+def test_a_backslash_in_a_path_is_escaped_so_an_escape_cannot_be_faked(api: Api,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="reelserve.access"):
+        api.client.get("/nope%5cx0a")
+    line = next(r.getMessage() for r in caplog.records if r.name == "reelserve.access")
+    assert "/nope\\\\x0a " in line
+
+
+@pytest.mark.parametrize("path", ["/", "/playground/assets/app.js", "/healthz", "/v1/models", "/nope", "/docs"])
+def test_every_answer_sends_no_referrer(api: Api, path: str) -> None:
+    assert api.client.get(path).headers["referrer-policy"] == "no-referrer"

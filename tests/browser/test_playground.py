@@ -239,3 +239,76 @@ def test_a_failed_request_shows_the_servers_message(server, page) -> None:
                                 timeout=30_000)
     assert "Failed (generation_failed): The engine stopped: try a shorter prompt." in page.page.locator("#result").inner_text()
     wait_done(server, busy["request_id"])
+
+
+# --- the API key never reaches a URL, whatever GET /v1/models does -----------------------------
+
+@pytest.fixture(scope="module")
+def api_only(tmp_path_factory):
+    """The API alone (no worker) on a loopback port in this process: enough for the page's own behaviour."""
+    import threading
+
+    import uvicorn
+
+    from reelserve.api import create_app
+    from reelserve.cli.compose import api_config, storage_for, store_for
+    from reelserve.settings import Settings
+    from tests.live import free_port
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("playground-api"), signing_secret="page")
+    store = store_for(settings)
+    _, key = store.create_key("page")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(api_config(settings), store, storage_for(settings)),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+    yield f"http://127.0.0.1:{port}", key
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.mark.parametrize("models", ["slow", "failing", "unreachable"])
+def test_enter_in_the_key_field_never_puts_the_key_in_the_url(api_only, page_for, models: str) -> None:
+    base, key = api_only
+    opened = page_for(base)
+    held: list = []  # "slow": answered only once the test has looked
+
+    def answer(route) -> None:
+        if models == "slow":
+            held.append(route)
+        elif models == "failing":
+            route.fulfill(status=503, content_type="application/json",
+                          body='{"error_code": 503001, "error_message": "busy", "detail": null}')
+        else:
+            route.abort()
+
+    opened.page.route(f"{base}/v1/models", answer)
+    opened.page.goto(f"{base}/")
+    key_field = opened.page.get_by_label("API key")
+    opened.page.evaluate("() => { window.samePage = true; }")  # a navigation would forget it
+    key_field.fill(key)
+    key_field.press("Enter")
+    opened.page.wait_for_timeout(500)  # a native submit navigates within this
+    assert "api-key" not in opened.page.url and key not in opened.page.url and "?" not in opened.page.url
+    assert opened.page.evaluate("() => window.samePage === true")
+    assert opened.page.locator("#form-error").inner_text()  # says why nothing was sent
+    assert key_field.get_attribute("name") is None  # a form would never send it, even if it were submitted
+    for route in held:
+        route.continue_()
+    if models == "slow":  # once the models arrive, the page works as ever
+        opened.page.wait_for_selector("body[data-ready=true]")
+        assert opened.page.get_by_label("Prompt", exact=True).is_visible()
+    assert opened.errors == [] and opened.outside == []
+
+
+def test_the_playground_sends_no_referrer_and_names_no_field(api_only, page_for) -> None:
+    base, _ = api_only
+    opened = page_for(base)
+    answer = opened.page.goto(f"{base}/")
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    opened.page.wait_for_selector("body[data-ready=true]")
+    assert opened.page.evaluate("() => document.querySelectorAll('#form [name]').length") == 0
+    assert opened.errors == [] and opened.outside == []

@@ -57,3 +57,64 @@ def test_one_of_several_signatures_is_enough_as_during_a_secret_rotation() -> No
     assert webhooks.verify(headers, BODY, new)["type"] == "request.completed"
     assert webhooks.verify(headers, BODY, old)["type"] == "request.completed"
 
+
+
+def _genuine() -> tuple[str, dict[str, str]]:
+    secret = webhooks.new_secret()
+    return secret, webhooks.signed_headers(secret, "msg_1", BODY)
+
+
+@pytest.mark.parametrize("signature", [
+    "v1,é", "v1,\u00e9\u00e9\u00e9=", "v1,\u0661\u0662", "v1,\udcff",  # not ASCII (é as a receiver gets it, too)
+    "v1,!!!not-base64!!!", "v1,abc", "v1,", "v1", ",", "", "   ", "v2,{valid}", "v1{valid}", "{valid}",
+])
+def test_a_malformed_signature_header_is_a_verification_error(signature: str) -> None:
+    secret, headers = _genuine()
+    headers["webhook-signature"] = signature.format(valid=headers["webhook-signature"].removeprefix("v1,"))
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(headers, BODY, secret)
+
+
+@pytest.mark.parametrize("stamp", ["", "abc", "1.5e9", "-1", "+{now}", " {now}", "{now}\n", "1_{now}",
+                                   "\u0661\u0667\u0660\u0660\u0660\u0660\u0660\u0660\u0660\u0660", "9" * 5000, "é"])
+def test_a_malformed_timestamp_is_a_verification_error(stamp: str) -> None:
+    secret = webhooks.new_secret()
+    stamp = stamp.format(now=int(time.time()))
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": stamp,
+               "webhook-signature": webhooks.sign(secret, "msg_1", int(time.time()), BODY)}
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(headers, BODY, secret)
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_a_missing_header_is_a_verification_error_naming_it(missing: str) -> None:
+    secret, headers = _genuine()
+    del headers[missing]
+    with pytest.raises(WebhookVerificationError, match=missing):
+        webhooks.verify(headers, BODY, secret)
+
+
+@pytest.mark.parametrize("msg_id", ["é", "\udcff", ""])
+def test_an_odd_message_id_is_a_verification_error(msg_id: str) -> None:
+    secret, headers = _genuine()
+    headers["webhook-id"] = msg_id
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(headers, BODY, secret)
+
+
+def test_a_bad_header_among_several_signatures_does_not_hide_the_good_one() -> None:
+    secret, headers = _genuine()
+    headers["webhook-signature"] = f"v1,é v1 v1,!!! {headers['webhook-signature']}"
+    assert webhooks.verify(headers, BODY, secret)["type"] == "request.completed"
+
+
+def test_the_receiver_in_docs_client_md_answers_400_to_a_non_ascii_signature() -> None:
+    """The docs' receiver reads headers with http.server, which decodes them as Latin-1."""
+    import email.parser
+
+    secret, headers = _genuine()
+    raw = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).replace(
+        headers["webhook-signature"], "v1,é").encode("utf-8")
+    parsed = email.parser.Parser().parsestr(raw.decode("iso-8859-1"))
+    with pytest.raises(WebhookVerificationError):
+        webhooks.verify(parsed, BODY, secret)

@@ -3,7 +3,9 @@
 uvicorn's own access log is off (cli/server.py): it writes the whole URL, and a media link's query
 string is its signature, a credential that works for days without a key. This line has the path
 only, the status, the time taken and the request id, which is also sent back as `X-Request-Id`
-so that a client's report can be matched to the log.
+so that a client's report can be matched to the log. The path is the client's text, percent-decoded:
+what is not printable in it (a newline from `%0a`, a terminal escape) is written as `\\x0a`, so a
+request is always one line and cannot forge another.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelserve import metrics
 from reelserve.api.errors import unexpected_error
+from reelserve.api.logtext import printable
 
 log = logging.getLogger("reelserve.access")
 
@@ -30,6 +33,9 @@ CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 # The JSON API needs nothing from a browser; pages that do (the docs) send their own policy.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# No page of ours has a reason to tell another site where it was; a URL that once held a secret
+# (a media link's signature, a key a browser put in a query) must not travel in `Referer`.
+REFERRER_POLICY = "no-referrer"
 
 
 class AccessMiddleware:
@@ -56,6 +62,7 @@ class AccessMiddleware:
                 headers["X-Content-Type-Options"] = "nosniff"
                 if "content-security-policy" not in headers:
                     headers["Content-Security-Policy"] = API_CSP
+                headers["Referrer-Policy"] = REFERRER_POLICY
             await send(message)
 
         try:
@@ -69,8 +76,8 @@ class AccessMiddleware:
         finally:
             seconds = time.perf_counter() - began
             route = _route_template(scope)
-            log.info("%s %s %s %d %.1fms request_id=%s", _client(scope), scope["method"], scope["path"], status,
-                     seconds * 1000, rid)
+            log.info("%s %s %s %d %.1fms request_id=%s", printable(_client(scope)), printable(scope["method"]),
+                     printable(scope["path"]), status, seconds * 1000, rid)
             metrics.observe_http(scope["method"], route, status, seconds)
             request_id.reset(token)
 

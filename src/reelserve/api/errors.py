@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
 from reelserve import errors
+from reelserve.api.logtext import printable
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ async def _reelserve_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.ReelserveError)
     status, code = status_and_code(exc)
     if status == 500:
-        log.error("internal error on %s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+        log.error("internal error on %s %s: %s", printable(request.method), printable(request.url.path), exc,
+                  exc_info=exc)
         message = errors.ReelserveError.__doc__.strip()  # type: ignore[union-attr]
         return JSONResponse(error_body(code, message), status_code=status)
     return JSONResponse(error_body(code, exc.message, exc.detail), status_code=status, headers=_headers(status, exc))
@@ -113,7 +115,7 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     """A 500001 with no trace in the body; the traceback goes to the log. api/access.py answers with it,
     so that a 500 carries the request id and security headers like any other answer."""
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", printable(request.method), printable(request.url.path), exc_info=exc)
     return JSONResponse(error_body(500001, errors.ReelserveError.__doc__.strip()), status_code=500)  # type: ignore[union-attr]
 
 

@@ -40,3 +40,9 @@ class KeyCache:
                 self._entries.clear()
             self._entries[digest] = (now + self.ttl_seconds, key)
         return key
+
+    def still_active(self, plaintext: str, key_id: str) -> bool:
+        """Whether `plaintext` still authenticates as `key_id`: for what outlives one call (an event
+        stream), so a revocation reaches it within `ttl_seconds` as it reaches every new call."""
+        key = self.authenticate(plaintext)
+        return key is not None and key.id == key_id

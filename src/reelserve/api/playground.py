@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 FOLDER = Path(__file__).parent / "static" / "playground"
 
 PLAYGROUND_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; "
-                  "media-src 'self' http: https:; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+                  "media-src 'self' http: https:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
                   "frame-ancestors 'none'")
 
 

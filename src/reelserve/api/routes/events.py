@@ -7,6 +7,11 @@ request has ended, and the stream closes after it. The stream waits on the store
 all the same, so a lost notification delays an event, never loses it. Comment pings keep idle
 proxies from closing a long wait. When the server shuts down, each stream ends cleanly (its
 client then polls, or reconnects to another replica) rather than being cut mid-response.
+
+The key is checked again at every wake, before anything is sent: a stream opened before its key
+was revoked ends, with no further event (a result would carry freshly signed links), within the
+key cache's TTL of a change, or within `RESYNC_SECONDS` when nothing changes. Its client then
+polls and gets the 401 any other call gets.
 """
 
 from __future__ import annotations
@@ -14,18 +19,20 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
+from fastapi.security import HTTPAuthorizationCredentials
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from reelserve.api.deps import KeyDep, Services, ServicesDep
+from reelserve.api.deps import KeyDep, Services, ServicesDep, bearer
 from reelserve.api.routes.requests import not_found, output_links
 from reelserve.api.wire import ErrorResponse, result_body, status_body
 from reelserve.ids import is_request_id
-from reelserve.store import ApiKey, Status
+from reelserve.store import ApiKey, Job, Status
 
 RESYNC_SECONDS = 15.0
 PROGRESS_EVERY_SECONDS = 1.0
@@ -40,18 +47,30 @@ router = APIRouter(tags=["requests"])
                              "description": "`status` events while it runs, then one `result` event"},
                        401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
             summary="Follow a request: its status as server-sent events, then its result")
-async def stream_events(request_id: str, key: KeyDep, svc: ServicesDep) -> EventSourceResponse:
+async def stream_events(request_id: str, key: KeyDep, svc: ServicesDep,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                        ) -> EventSourceResponse:
     # Checked before the stream starts, so a foreign or unknown id gets the same JSON 404 as GET status.
     found = await run_in_threadpool(svc.store.get, request_id, key.id) if is_request_id(request_id) else None
     if found is None:
         await run_in_threadpool(not_found, svc, key, request_id)
+    # The same bearer value KeyDep accepted (FastAPI resolves `bearer` once per request): kept to ask again.
+    caller = _Caller(key, credentials.credentials.strip() if credentials else "")
     stopping = anyio.Event()  # set by sse-starlette when the server shuts down
-    return EventSourceResponse(_events(request_id, key, svc, stopping), ping=PING_SECONDS, shutdown_event=stopping,
+    return EventSourceResponse(_events(request_id, caller, svc, stopping), ping=PING_SECONDS, shutdown_event=stopping,
                                shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _events(request_id: str, key: ApiKey, svc: Services,
+@dataclass(frozen=True)
+class _Caller:
+    """Who opened the stream: the key, and its plaintext to check it again while the stream lasts."""
+
+    key: ApiKey
+    plaintext: str = field(repr=False)
+
+
+async def _events(request_id: str, caller: _Caller, svc: Services,
                   stopping: anyio.Event) -> AsyncIterator[dict[str, Any]]:
     loop = asyncio.get_running_loop()
     with svc.changes.watch(request_id) as changed:
@@ -60,9 +79,9 @@ async def _events(request_id: str, key: ApiKey, svc: Services,
         number = 0
         while not stopping.is_set():
             changed.clear()  # before reading: a change that lands during the read is kept
-            found = await run_in_threadpool(svc.store.get_with_position, request_id, key.id)
+            found = await run_in_threadpool(_read, svc, request_id, caller)
             if found is None:
-                return  # deleted by retention while followed
+                return  # the key was revoked, or the request deleted by retention, while followed
             job, position = found
             number += 1
             if job.status.is_terminal:
@@ -79,6 +98,14 @@ async def _events(request_id: str, key: ApiKey, svc: Services,
                     yield {"event": "status", "id": str(number), "data": json.dumps(body, separators=(",", ":"))}
                     last, sent_at = body, loop.time()
             await _first(changed, stopping, timeout=wait)
+
+
+def _read(svc: Services, request_id: str, caller: _Caller) -> tuple[Job, int | None] | None:
+    """The job and its queue position, or None when nothing more may be sent: the key is revoked
+    (asked of the key cache, so at most one lookup per key per TTL whatever the streams), or the job gone."""
+    if not svc.keys.still_active(caller.plaintext, caller.key.id):
+        return None
+    return svc.store.get_with_position(request_id, caller.key.id)
 
 
 async def _first(*events: asyncio.Event | anyio.Event, timeout: float) -> None:

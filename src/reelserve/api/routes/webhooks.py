@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from reelserve.api.deps import KeyDep, ServicesDep
@@ -17,8 +17,9 @@ router = APIRouter(tags=["webhooks"], responses={401: {"model": ErrorResponse}, 
 
 @router.get("/v1/webhooks/default/secret", operation_id="get_webhook_secret", response_model=WebhookSecretResponse,
             summary="This API key's webhook signing secret")
-async def get_secret(key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
+async def get_secret(key: KeyDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
     # Replicate's path and shape. Made on first use; `reelserve keys rotate-webhook-secret` replaces it.
+    response.headers["Cache-Control"] = "no-store"  # a credential: no browser or proxy keeps a copy
     return {"key": await run_in_threadpool(svc.store.webhook_secret, key.id)}
 
 

@@ -20,7 +20,9 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 
-const state = { models: [], model: null, polling: null, cursors: [null], page: 0, next: null, loads: 0, key: null };
+const state = { models: [], model: null, polling: null, cursors: [null], page: 0, next: null, loads: 0, key: null,
+                loadError: null };
+const STILL_LOADING = "The models are still loading: press Generate again in a moment.";
 
 // --- the API key: sessionStorage by default, localStorage only when asked --------------------
 
@@ -62,7 +64,8 @@ function resolve(schema, root) {
 function control(name, schema, root) {
   const s = resolve(schema, root);
   const id = idFor(name);
-  const common = { id, name, "aria-describedby": `${id}-help ${id}-error` };
+  // No `name`: nothing here is ever sent by the browser's own form submission, only by api().
+  const common = { id, "aria-describedby": `${id}-help ${id}-error` };
   if (s.enum) {
     return el("select", common, ...s.enum.map((v) => el("option", { value: v, selected: v === s.default, text: v })));
   }
@@ -202,9 +205,13 @@ function showErrors(error) {
 }
 
 async function generate(event) {
-  event.preventDefault();
+  event.preventDefault();  // first and always: the browser's own submit would put the form in the URL
   clearErrors();
   saveKey();
+  if (!state.model) {
+    $("#form-error").textContent = state.loadError ?? STILL_LOADING;
+    return;
+  }
   if (!$("#api-key").value.trim()) {
     $("#form-error").textContent = "Enter an API key: `reelserve serve` printed one at its first start.";
     $("#api-key").focus();
@@ -362,6 +369,7 @@ function pythonValue(value) {
 }
 
 async function copy(kind) {
+  if (!state.model) return;  // no form yet: nothing to copy
   const text = code(kind);
   const pre = $("#code");
   pre.textContent = text;
@@ -372,16 +380,14 @@ async function copy(kind) {
 
 // --- start -----------------------------------------------------------------------------------
 
-async function start() {
-  loadKey();
-  state.key = $("#api-key").value.trim();
-  const { models } = await (await fetch("/v1/models")).json();
-  state.models = models;
-  $("#model").replaceChildren(...models.map((m) => el("option", { value: m.model_id, text: m.model_id })));
-  state.model = models[0];
-  buildForm();
-  $("#model").addEventListener("change", () => { state.model = models.find((m) => m.model_id === $("#model").value); buildForm(); });
+// Every handler, attached before anything is awaited: until the submit handler is on the form,
+// Enter in a field would submit it natively (and GET /v1/models may be slow, or fail).
+function wire() {
   $("#form").addEventListener("submit", generate);
+  $("#model").addEventListener("change", () => {
+    state.model = state.models.find((m) => m.model_id === $("#model").value);
+    buildForm();
+  });
   $("#api-key").addEventListener("change", () => {
     saveKey();
     const key = $("#api-key").value.trim();
@@ -395,8 +401,33 @@ async function start() {
   document.querySelectorAll("[data-copy]").forEach((b) => b.addEventListener("click", () => copy(b.dataset.copy)));
   $("#older").addEventListener("click", () => { state.cursors[state.page + 1] = state.next; state.page += 1; loadHistory(); });
   $("#newer").addEventListener("click", () => { state.page = Math.max(0, state.page - 1); loadHistory(); });
-  document.body.dataset.ready = "true";
+}
+
+async function loadModels() {
+  const response = await fetch("/v1/models");
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const { models } = await response.json();
+  if (!models?.length) throw new Error("this server serves none");
+  return models;
+}
+
+async function start() {
+  wire();
+  loadKey();
+  state.key = $("#api-key").value.trim();
   loadHistory();
+  try {
+    state.models = await loadModels();
+  } catch (error) {
+    state.loadError = `The models could not be loaded (${error.message}): reload the page to try again.`;
+    $("#form-error").textContent = state.loadError;
+    return;
+  }
+  $("#model").replaceChildren(...state.models.map((m) => el("option", { value: m.model_id, text: m.model_id })));
+  state.model = state.models[0];
+  buildForm();
+  if ($("#form-error").textContent === STILL_LOADING) $("#form-error").textContent = "";
+  document.body.dataset.ready = "true";
 }
 
 start();
