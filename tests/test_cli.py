@@ -122,3 +122,35 @@ def test_run_without_an_api_key_exits_3_naming_the_option(tmp_path) -> None:
                            env={"REELSERVE_API_KEY": "", "REELSERVE_BASE_URL": "http://127.0.0.1:9"})
     assert result.exit_code == 3, result.output
     assert "--api-key" in result.output and "REELSERVE_API_KEY" in result.output and "api_key=" not in result.output
+
+
+def test_version_prints_the_installed_package_version() -> None:
+    from importlib.metadata import version
+
+    ran = runner.invoke(app, ["--version"])
+    assert ran.exit_code == 0 and ran.stdout.strip() == f"reelserve {version('reelserve')}"
+
+
+def test_keys_list_starts_with_a_header_row(tmp_path) -> None:
+    data = str(tmp_path / "data")
+    store = store_for(Settings(data_dir=data))
+    key, _ = store.create_key("ci")
+    rows = [line.split("\t") for line in runner.invoke(app, ["keys", "list", "--data-dir", data]).stdout.splitlines()]
+    assert rows[0] == ["ID", "NAME", "PREFIX", "CREATED", "REVOKED"]
+    assert rows[1][:2] == [key.id, "ci"] and rows[1][-1] == "active" and len(rows[1]) == len(rows[0])
+
+
+def test_help_lists_each_command_with_its_first_sentence_whole() -> None:
+    """click cuts a command's description to fit an 80-column list, with "...": each must read whole."""
+    import typer.main
+
+    for path in ([], ["keys"]):
+        group = typer.main.get_command(app)
+        for name in path:
+            group = group.commands[name]
+        listed = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).output
+        commands = " ".join(listed.split("Commands:", 1)[1].split())  # unwrapped
+        assert "..." not in commands, listed
+        for name, command in group.commands.items():
+            first = " ".join(command.help.split("\n\n")[0].split()).split(". ")[0].rstrip(".")
+            assert f"{name} {first}" in commands, (name, listed)

@@ -146,3 +146,29 @@ def test_unknown_request_id_exits_4(server, invoke) -> None:
     server.on("GET", "/v1/requests/nope/status", (404, {"error_code": 404001, "error_message": "request not found"}))
     ran = invoke("status", "nope")
     assert ran.exit_code == 4 and "request not found" in ran.stderr
+
+
+def test_run_without_a_terminal_prints_a_line_each_ten_points_of_progress(server, invoke) -> None:
+    """A log or a pipe gets plain lines, not one per status change nor none between 0% and the end."""
+    steps = [0, 4, 9, 10, 15, 19, 20, 33, 41, 50, 99]
+    server.on("POST", SUBMIT, SUBMITTED).on(
+        "GET", STATUS, *(status("in_progress", progress=p) for p in steps), status("completed"),
+    ).on("GET", RESULT, result())
+    ran = invoke("run", MODEL, "--prompt", "x", "--poll-interval", "0")
+    assert ran.exit_code == 0, ran.output
+    lines = ran.stderr.splitlines()
+    assert [line for line in lines if "in progress" in line] == [
+        f"{RID}: in progress, {p}%" for p in (0, 10, 20, 33, 50, 99)]
+    assert lines[-1] == f"{RID}: completed" and "\r" not in ran.stderr and "\x1b" not in ran.stderr
+
+
+def test_plain_progress_also_gets_a_line_when_seconds_pass_without_one(capsys) -> None:
+    from reelserve.cli.client import PLAIN_LINE_SECONDS, Display
+    from reelserve.client import InProgress
+
+    now = [0.0]
+    with Display(RID, enabled=True, clock=lambda: now[0]) as display:
+        for seconds, progress in [(0, 1), (1, 2), (PLAIN_LINE_SECONDS + 1, 3), (PLAIN_LINE_SECONDS + 2, 4)]:
+            now[0] = seconds
+            display.update(InProgress(RID, progress))
+    assert capsys.readouterr().err.splitlines() == [f"{RID}: in progress, 1%", f"{RID}: in progress, 3%"]

@@ -10,6 +10,11 @@ built from them (cli/compose.py) and passed down as plain values; every command 
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
+
 import typer
 
 from reelserve.cli import client, keys, server
@@ -19,15 +24,40 @@ from reelserve.cli import client, keys, server
 # and does not print `<bool>` beside a flag that takes no value.
 app = typer.Typer(help="Self-hosted text-to-video: a RunComfy-compatible queue API over LTX-2.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False, rich_markup_mode=None)
-keys_app = typer.Typer(help="Create, list and revoke API keys; rotate their webhook signing secrets.",
+keys_app = typer.Typer(help="Create, list and revoke API keys and their webhook secrets.",
                        no_args_is_help=True, rich_markup_mode=None)
+
+
+def _summary(command: Callable[..., Any]) -> str:
+    """A command's first sentence, whole, for the command list: click would cut a long one short with
+    "..." to fit 80 columns; given as `short_help` it wraps instead."""
+    first_paragraph = " ".join(inspect.cleandoc(command.__doc__ or "").split("\n\n")[0].split())
+    sentence, period, _ = first_paragraph.partition(". ")
+    return sentence + period.strip()
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        try:
+            typer.echo(f"reelserve {version('reelserve')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("reelserve (not installed: no version)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                   help="Print the version and exit.")] = False) -> None:
+    # The options of `reelserve` itself, before a command; `--version` acts in its callback.
+    return None
+
+
 app.add_typer(keys_app, name="keys")
 for _command in (server.serve, server.worker, server.pull, *client.COMMANDS):
-    app.command()(_command)
-keys_app.command("create")(keys.create)
-keys_app.command("list")(keys.list_keys)
-keys_app.command("revoke")(keys.revoke)
-keys_app.command("rotate-webhook-secret")(keys.rotate_webhook_secret)
+    app.command(short_help=_summary(_command))(_command)
+for _name, _command in (("create", keys.create), ("list", keys.list_keys), ("revoke", keys.revoke),
+                        ("rotate-webhook-secret", keys.rotate_webhook_secret)):
+    keys_app.command(_name, short_help=_summary(_command))(_command)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import functools
 import inspect
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -157,15 +158,22 @@ def _fail(code: int, message: str) -> NoReturn:
     raise typer.Exit(code)
 
 
-class Display:
-    """Queue position, then a percent bar, on stderr. Plain lines when stderr is not a terminal."""
+PLAIN_LINE_POINTS = 10  # without a terminal: a line each time progress moves this many points,
+PLAIN_LINE_SECONDS = 5.0  # or when a change comes this long after the last line (a slow stage still shows life)
 
-    def __init__(self, request_id: str, enabled: bool) -> None:
+
+class Display:
+    """Queue position, then a percent bar, on stderr. Plain lines when stderr is not a terminal: a log
+    gets no carriage returns, and a line per state, per queue move and per 10 points of progress."""
+
+    def __init__(self, request_id: str, enabled: bool, clock: Callable[[], float] = time.monotonic) -> None:
         self.request_id = request_id
         self.enabled = enabled
+        self._clock = clock
         self._progress: Any = None
         self._task: Any = None
         self._last_state: str | None = None
+        self._last_line: tuple[float, float] = (0.0, 0.0)  # (when, progress) of the last plain line
 
     def __enter__(self) -> Display:
         if self.enabled and sys.stderr.isatty():
@@ -190,9 +198,18 @@ class Display:
             completed = status.progress if isinstance(status, InProgress) and status.progress is not None else None
             self._progress.update(self._task, description=f"{self.request_id}: {describe(status)}",
                                   completed=100 if status.state == "completed" else completed)
-        elif status.state != self._last_state or isinstance(status, Queued):
+        elif self._worth_a_line(status):
             typer.echo(f"{self.request_id}: {describe(status)}", err=True)
+            progress = status.progress if isinstance(status, InProgress) else None
+            self._last_line = (self._clock(), progress or 0.0)
         self._last_state = status.state
+
+    def _worth_a_line(self, status: Status) -> bool:
+        if status.state != self._last_state or isinstance(status, Queued):
+            return True
+        when, progress = self._last_line
+        moved = (status.progress or 0.0) - progress if isinstance(status, InProgress) else 0.0
+        return moved >= PLAIN_LINE_POINTS or self._clock() - when >= PLAIN_LINE_SECONDS
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -265,7 +282,7 @@ def submit(
 
 def status(ctx: typer.Context, request_id: RequestId, base_url: BaseUrl = None, api_key: ApiKey = None,
            as_json: Json = False) -> None:
-    """Print a request's status: queue position while queued, progress while running."""
+    """Print a request's status: its queue position, then its progress."""
     with exit_codes(), _client(ctx, base_url, api_key) as client:
         current = client.handle(request_id).status()
         data = {"request_id": current.request_id, "status": current.state}
@@ -281,7 +298,9 @@ def result(
     download: Annotated[Path | None, typer.Option("--download", help="Save the MP4 here.")] = None,
     base_url: BaseUrl = None, api_key: ApiKey = None, as_json: Json = False,
 ) -> None:
-    """Print a request's result (the video URL once completed); --download saves the MP4."""
+    """Print a request's result; --download saves the MP4.
+
+    Once the request has completed, the result is the video's URL."""
     with exit_codes(), _client(ctx, base_url, api_key) as client:
         handle = client.handle(request_id)
         found = handle.result()

@@ -57,7 +57,8 @@ class WorkerThread:
             log.warning("waiting up to %.0f s for %s to finish; press Ctrl-C again to hand it back to the queue "
                         "and stop now (it runs again when a worker starts)", grace_seconds, jobs)
         if not self.worker.drain(grace_seconds, hurry) and hurry.is_set():
-            log.warning("%s handed back to the queue; stopping now", jobs)
+            log.warning("on request (a second SIGINT or SIGTERM, within the grace period): %s handed back to the "
+                        "queue; stopping now", jobs)
         self._thread.join(ENGINE_STOP_SECONDS)
         if self._thread.is_alive():
             # Interpreter shutdown under a thread that is inside torch aborts the process (SIGABRT,
