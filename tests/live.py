@@ -38,6 +38,15 @@ def engine_ready(base: str, key: str) -> bool:
     return bool(engine) and engine["state"] == "ready"
 
 
+def in_mount_namespace(mount: str, command: list[str]) -> list[str]:
+    """`command` in a private mount namespace where its data dir (the argument after --data-dir) is `mount`:
+    a shell command with $D for that folder, e.g. `mount -t tmpfs -o size=8m tmpfs $D`. The shell execs the
+    command, so the process the test holds is the server; faults made in the namespace touch nothing else."""
+    data_dir = command[command.index("--data-dir") + 1]
+    script = f'D={data_dir}; {mount} && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *command]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -51,22 +60,29 @@ def reelserve_env(tiny_cache: Path, **settings: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def live_server(data_dir: Path, tiny_cache: Path, *, worker: bool = True, key: str | None = None,
-                **settings: str) -> Iterator[LiveServer]:
+                mount: str | None = None, prefix: tuple[str, ...] = (), **settings: str) -> Iterator[LiveServer]:
     """Serve with the tiny engine; on exit, SIGTERM it and check it exits 0 and never logged the key.
 
     `worker=False` runs an API replica (`--no-worker`): ready once /healthz answers. `key` is an
-    existing API key; without one, the server's first key (data_dir/first-api-key) is used.
+    existing API key; without one, the server's first key (data_dir/first-api-key) is used. `mount`:
+    the data dir is a mount of its own, in a private mount namespace the server runs in (`in_mount_namespace`).
+    `prefix`: a command the server runs under, e.g. setpriv dropping capabilities.
     """
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir / "stdout.log"
+    log = data_dir.parent / f"{data_dir.name}-stdout.log" if mount else data_dir / "stdout.log"
     command = [sys.executable, "-m", "reelserve.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
                "--weights", "tiny", *([] if worker else ["--no-worker"])]
+    if mount:
+        command = in_mount_namespace(mount, command)
+    command = [*prefix, *command]
     with open(log, "w+") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=reelserve_env(tiny_cache, **settings))
         try:
             base = f"http://127.0.0.1:{port}"
-            key = _wait_until_ready(base, log, proc, engine=worker, key=key, key_file=data_dir / "first-api-key")
+            # Seen from outside, a namespace's files are under /proc/<pid>/root.
+            inside = Path(f"/proc/{proc.pid}/root{data_dir}") if mount else data_dir
+            key = _wait_until_ready(base, log, proc, engine=worker, key=key, key_file=inside / "first-api-key")
             server = LiveServer(base, key, proc, log)
             yield server
         finally:

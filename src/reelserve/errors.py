@@ -6,6 +6,9 @@ RunComfy error codes in one table (`reelserve.api.errors`); nothing else decides
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -89,8 +92,41 @@ class StoreUnavailableError(StoreBusyError):
     """The queue database cannot be reached right now: retry in a moment."""
 
 
+class StoreFullError(StoreUnavailableError):
+    """The queue database's disk is full: nothing can be written until space is freed. Retry later."""
+
+    retry_after = 30
+
+
+class StoreReadOnlyError(StoreUnavailableError):
+    """The queue database cannot be written right now (its file or folder is read-only). Retry later."""
+
+    retry_after = 30
+
+
 class StorageUnavailableError(UnavailableError):
     """The media storage cannot be reached right now: retry in a moment."""
+
+
+class DiskFullError(StorageUnavailableError):
+    """The server's disk is full or read-only: the video could not be written. It will be tried again."""
+
+    retry_after = 30
+
+
+DISK_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+@contextmanager
+def disk_faults() -> Iterator[None]:
+    """Turn a write that found the disk full or read-only into a DiskFullError: the request is not at fault,
+    and retrying once space is freed succeeds. Any other OSError passes through."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in DISK_FAULTS:
+            raise DiskFullError() from exc
+        raise
 
 
 # --- state errors: raised by the store when a transition is not allowed ------------------------

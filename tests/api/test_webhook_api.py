@@ -53,6 +53,46 @@ def test_a_literal_private_address_is_refused_at_submit(api: Api, host: str) -> 
     assert jobs_of(api) == []
 
 
+# URLs the webhook sender could never attempt: once accepted here, then retried every 30 s forever
+# (and a NUL answered 500 on PostgreSQL).
+UNUSABLE = ["http://0127.0.0.1/hook", "http://08.0.0.1/hook", "http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/hook",
+            "http://127.0.0.1../hook", "https://hooks.example.com/a\x00b", "https://hooks.example.com/a\x01b",
+            "https://hoo\tks.example.com/", "https://hooks.example.com/a\nb", "http://[fe80::1%25eth0]/hook",
+            "https://hooks.example.com:99999/", "http://1.2.3.4.5/hook"]
+
+
+@pytest.mark.parametrize("url", UNUSABLE)
+def test_a_url_the_sender_could_not_attempt_is_422_on_every_backend(any_backend_api: Api, url: str) -> None:
+    answer = any_backend_api.submit(params={"webhook": url})
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["error_code"] == 422001 and body["detail"][0]["loc"] == ["query", "webhook"]
+    assert "webhook" in body["error_message"]
+    assert jobs_of(any_backend_api) == []
+
+
+def test_a_url_the_sender_could_not_attempt_is_422_where_private_addresses_are_allowed(settings) -> None:
+    api = make_api(settings.model_copy(update={"webhook_allow_private": True}))
+    for url in UNUSABLE:
+        answer = api.submit(params={"webhook": url})
+        assert answer.status_code == 422, (url, answer.text)
+        assert answer.json()["detail"][0]["loc"] == ["query", "webhook"]
+    assert jobs_of(api) == []
+
+
+@pytest.mark.parametrize("host", [
+    "[64:ff9b:1::a00:1]", "[64:ff9b:1::808:808]", "[fec0::1]", "[::808:808]", "[::7f00:1]", "[::ffff:0:0]",
+    "[::ffff:0:808:808]", "[2002:808:808::1]", "[5f00::1]", "[3fff::1]", "[100:0:0:1::1]", "192.0.0.170",
+    "192.88.99.1", "198.18.0.1", "255.255.255.255",
+])
+def test_addresses_outside_the_iana_registries_public_space_are_refused_at_submit(api: Api, host: str) -> None:
+    answer = api.submit(params={"webhook": f"http://{host}:8080/hook"})
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"][0]
+    assert detail["type"] == "url_refused" and detail["loc"] == ["query", "webhook"]
+    assert jobs_of(api) == []
+
+
 def test_private_addresses_are_accepted_when_the_operator_allows_them(settings) -> None:
     api = make_api(settings.model_copy(update={"webhook_allow_private": True}))
     answer = api.submit(params={"webhook": "http://127.0.0.1:8080/hook"})
@@ -86,6 +126,11 @@ def test_the_signing_secret_is_the_keys_own_and_stable(api: Api, settings) -> No
     theirs = api.client.get("/v1/webhooks/default/secret", headers={"Authorization": f"Bearer {other}"}).json()
     assert theirs["key"] != first.json()["key"]
     assert api.client.get("/v1/webhooks/default/secret").status_code == 401
+
+
+def test_the_signing_secret_is_never_stored_by_a_cache(api: Api) -> None:
+    answer = api.client.get("/v1/webhooks/default/secret", headers=api.headers)
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
 
 
 def test_the_delivery_log_shows_events_and_attempts_to_the_owner_only(api: Api) -> None:

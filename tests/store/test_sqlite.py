@@ -30,10 +30,10 @@ def test_sqlite_uses_wal_and_migrates_idempotently(tmp_path: Path) -> None:
     store = SqliteJobStore(tmp_path / "q.db")
     store.migrate()
     store.migrate()
-    conn = store._conn()
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert [tuple(r) for r in conn.execute("SELECT version FROM schema_migrations")] == [(1,), (2,), (3,), (4,)]
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    with store._connection() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert [tuple(r) for r in conn.execute("SELECT version FROM schema_migrations")] == [(1,), (2,), (3,), (4,)]
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
     assert {"owner", "model_id", "input", "status", "seq", "created_at", "attempts", "lease_owner",
             "lease_expires_at", "output_key", "error_code", "error_message", "metadata"} <= columns
 
@@ -85,3 +85,54 @@ def test_wake_sockets_of_dead_processes_are_cleared_and_a_foreign_folder_is_not_
     assert not stale.exists()
     os.chmod(folder, 0o755)  # readable by others: someone else could have made it
     assert wake.listen(folder, lambda _: None)() is None and list(folder.glob("*.sock")) == []
+
+
+def _open_files(path: Path) -> int:
+    """File descriptors this process holds on `path` (the database file itself)."""
+    import os
+
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path.resolve()))
+
+
+def test_bursts_of_threads_share_a_bounded_pool_of_connections(tmp_path: Path) -> None:
+    """Three bursts of 60 threads polling, as uvicorn's thread pool makes them: each thread once kept a
+    connection of its own forever (38 more a burst, until `ulimit -n` ran out)."""
+    import threading
+
+    from reelserve.store.sqlite import POOL_SIZE
+
+    store = SqliteJobStore(tmp_path / "q.db")
+    store.migrate()
+    seen: list[int] = []
+    for _ in range(3):
+        threads = [threading.Thread(target=lambda: store.live_workers(30)) for _ in range(60)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seen.append(_open_files(tmp_path / "q.db"))
+    assert max(seen) <= POOL_SIZE, f"open connections after each burst: {seen}"
+    store.close()
+    assert _open_files(tmp_path / "q.db") == 0
+
+
+def test_a_connection_that_meets_a_read_only_fault_is_closed_and_the_error_is_a_503(tmp_path: Path) -> None:
+    """The pool lends nothing that met a file-system fault again; the fault is a retryable StoreReadOnlyError."""
+    import sqlite3
+
+    from reelserve.errors import StoreReadOnlyError, StoreUnavailableError
+
+    store = SqliteJobStore(tmp_path / "q.db")
+    store.migrate()
+    with store._connection() as first:
+        pass
+    try:
+        with store._connection():
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+    except StoreReadOnlyError as exc:
+        assert isinstance(exc, StoreUnavailableError) and "read-only" in exc.message
+    with store._connection() as again:
+        assert again is not first  # a fresh connection, not the one that met the fault
+        with pytest.raises(sqlite3.ProgrammingError):
+            first.execute("SELECT 1")  # closed

@@ -6,7 +6,8 @@ import contextlib
 import http.server
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -17,7 +18,21 @@ class Received:
     body: bytes
 
 
-Answer = int | tuple[int, dict[str, str]] | float  # a status, a status and headers, or seconds to stall, then 200
+@dataclass(frozen=True)
+class Reply:
+    """An answer written piece by piece: `chunks` with `every` seconds before each one. With `raw`, the
+    chunks are the whole response, status line and headers included (to trickle the head itself);
+    otherwise they are the body, after `status` and `headers`. Writing stops when the sender hangs up."""
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    chunks: Iterable[bytes] = (b"ok",)
+    every: float = 0.0
+    raw: bool = False
+
+
+# A status, a status and headers, seconds to stall and then 200, or a Reply.
+Answer = int | tuple[int, dict[str, str]] | float | Reply
 
 
 @dataclass
@@ -26,6 +41,9 @@ class Receiver:
     answers: list[Answer]
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: Counter[str] = field(default_factory=Counter)  # requests being answered, by webhook-id
+    most_at_once: Counter[str] = field(default_factory=Counter)  # the most ever answered at once, by webhook-id
+    bytes_written: int = 0  # of Reply answers, all requests together
 
 
 @contextlib.contextmanager
@@ -38,12 +56,22 @@ def receiver(answers: list | None = None, decide: Callable[[Received], Answer] |
         def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            hook_id = got.headers.get("webhook-id", "")
             with state.lock:
                 state.received.append(got)
+                state.in_flight[hook_id] += 1
+                state.most_at_once[hook_id] = max(state.most_at_once[hook_id], state.in_flight[hook_id])
                 if decide is None:
                     answer = state.answers.pop(0) if len(state.answers) > 1 else state.answers[0]
-            if decide is not None:
-                answer = decide(got)
+            try:
+                self._answer(decide(got) if decide is not None else answer)
+            finally:
+                with state.lock:
+                    state.in_flight[hook_id] -= 1
+
+        def _answer(self, answer: Answer) -> None:
+            if isinstance(answer, Reply):
+                return self._reply(answer)
             if isinstance(answer, float):
                 time.sleep(answer)
                 answer = 200
@@ -55,6 +83,20 @@ def receiver(answers: list | None = None, decide: Callable[[Received], Answer] |
             self.end_headers()
             with contextlib.suppress(OSError):
                 self.wfile.write(b"ok")
+
+        def _reply(self, reply: Reply) -> None:
+            self.close_connection = True
+            if not reply.raw:
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+            with contextlib.suppress(OSError):  # the sender hung up: what it meant to do
+                for chunk in reply.chunks:
+                    time.sleep(reply.every)
+                    self.wfile.write(chunk)
+                    with state.lock:
+                        state.bytes_written += len(chunk)
 
         def log_message(self, *args) -> None:  # quiet
             pass

@@ -1,20 +1,19 @@
 """`?webhook=<url>&webhook_events=started` on a submit: checked here, before anything is stored.
 
-A URL is refused when it is not absolute http(s), is too long, carries credentials or a fragment,
-or names an address webhooks may not reach (reelserve.addresses). Only a literal address (or a
+A URL is refused when the webhook sender could never attempt it (reelserve.addresses.parse_webhook_url,
+the one parser both use: not absolute http(s), too long, credentials, a fragment, a control character,
+a host that is neither a DNS name nor an IP address), or when it names an address webhooks may not
+reach. Only a literal address (or a
 `localhost` name, which is loopback by definition, RFC 6761) can be judged here: any other name is
 resolved, and judged, at each delivery attempt, whose error then says why it was refused.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from reelserve.addresses import AddressRefused, check_literal
+from reelserve.addresses import AddressRefused, UrlRefused, parse_webhook_url
 from reelserve.errors import InvalidInputError
 from reelserve.store import EVENT_KINDS, OPTIONAL_EVENTS, Webhook
 
-MAX_URL_LENGTH = 2048
 ALWAYS_SENT = [kind for kind in EVENT_KINDS if kind not in OPTIONAL_EVENTS]
 
 
@@ -34,31 +33,15 @@ def webhook_from(url: str | None, events: str | None, *, allow_private: bool) ->
 
 def _checked_url(url: str, allow_private: bool) -> str:
     url = url.strip()
-    if len(url) > MAX_URL_LENGTH:
-        raise _refused("webhook", f"is longer than {MAX_URL_LENGTH} characters", "url_too_long")
     try:
-        parts = urlsplit(url)
-        port = parts.port  # raises for a port that is not a number in 0-65535
-    except ValueError as exc:
-        raise _refused("webhook", f"is not a URL ({exc}); send an absolute http or https URL, URL-encoded",
-                       "url_parsing") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _refused("webhook", "must be an absolute http:// or https:// URL with a host, URL-encoded", "url_scheme")
-    if parts.username is not None or parts.password is not None:
-        raise _refused("webhook", "must not carry credentials (user:password@); authenticate the request by its "
-                       "webhook-signature header instead", "url_credentials")
-    if parts.fragment:
-        raise _refused("webhook", "must not have a #fragment, which is never sent", "url_fragment")
-    if port == 0:
-        raise _refused("webhook", "names port 0; give the port the receiver listens on", "url_port")
-    host = parts.hostname
-    try:
-        if not allow_private and (host == "localhost" or host.endswith(".localhost")):
-            raise AddressRefused(f"{host} is a loopback name")
-        check_literal(host, allow_private=allow_private)
+        target = parse_webhook_url(url, allow_private=allow_private)  # the sender's own parser
+        if not allow_private and (target.host == "localhost" or target.host.endswith(".localhost")):
+            raise AddressRefused(f"{target.host} is a loopback name")
     except AddressRefused as exc:
         raise _refused("webhook", f"is refused: {exc}; webhooks go only to public addresses (an operator can allow "
                        "private ones with REELSERVE_WEBHOOK_ALLOW_PRIVATE=true)", "url_refused") from exc
+    except UrlRefused as exc:
+        raise _refused("webhook", str(exc), exc.code) from exc
     return url
 
 

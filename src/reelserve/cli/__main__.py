@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from reelserve.cli import main
 
-main()
+# Guarded: `serve` starts its worker with multiprocessing's spawn, which imports this module again.
+if __name__ == "__main__":
+    main()

@@ -93,5 +93,5 @@ def build_deliverer(settings: Settings, store: JobStore, storage: MediaStorage) 
     sender = Sender(timeout_seconds=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private)
     retry = RetryPolicy(first_delay_seconds=settings.webhook_retry_seconds,
                         give_up_after_seconds=settings.webhook_retry_window_seconds)
-    return Deliverer(store, sender, EventBodies(store, storage), concurrency=settings.webhook_concurrency, retry=retry,
-                     timeout_seconds=settings.webhook_timeout_seconds)
+    # The events' lease follows the sender's deadline (delivery/deliverer.py: lease_for).
+    return Deliverer(store, sender, EventBodies(store, storage), concurrency=settings.webhook_concurrency, retry=retry)

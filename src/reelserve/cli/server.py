@@ -13,21 +13,11 @@ import typer
 
 from reelserve import metrics
 from reelserve.cli.compose import api_config, build_deliverer, build_worker, settings_from, storage_for, store_for
+from reelserve.cli.logs import setup_logging
 from reelserve.cli.options import DataDir, Family, Weights, setting_help
 from reelserve.store import JobStore
 
 log = logging.getLogger("reelserve")
-
-
-def setup_logging() -> None:
-    """One plain format with a timestamp for every line, ours and uvicorn's (it gets log_config=None)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("httpx", "diffusers", "transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    if not sys.stderr.isatty():
-        # Progress bars redraw with carriage returns and escape codes: noise in a log file. The Hub,
-        # transformers and (engines/ltx2/engine.py) diffusers read this when they are imported, later.
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def serve(
@@ -39,7 +29,7 @@ def serve(
     family: Family = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `reelserve worker` elsewhere.")] = False,
 ) -> None:
-    """Run the API, with a worker in the same process unless --no-worker."""
+    """Run the API, and a worker in a child process unless --no-worker."""
     import uvicorn
 
     from reelserve.api import create_app
@@ -59,10 +49,11 @@ def serve(
                                            access_log=False, log_config=None, server_header=False))
     worker = None
     if settings.run_worker:
-        from reelserve.worker.shutdown import WorkerThread
+        from reelserve.cli.worker_process import WorkerProcess
 
+        # In a child process, so a crash in the engine's native code cannot take the API down (cli/worker_process.py).
         # A server whose worker cannot load its engine would queue requests forever: stop it loudly.
-        worker = WorkerThread(build_worker(settings), on_failure=lambda: setattr(server, "should_exit", True)).start()
+        worker = WorkerProcess(settings, on_failure=lambda: setattr(server, "should_exit", True)).start()
     delivery = DeliveryThread(build_deliverer(settings, store, storage)).start()
     log.info("serving on %s (data dir %s)", settings.base_url, settings.data_dir.resolve())
     # uvicorn handles SIGTERM/SIGINT while it runs, then restores these handlers and raises the
@@ -98,8 +89,9 @@ def _ensure_first_key(store: JobStore, data_dir: Path) -> None:
 
 
 def worker(data_dir: DataDir = None, weights: Weights = None, family: Family = None) -> None:
-    """Run a worker process: claim queued requests from the shared store and generate them, and
-    deliver webhooks.
+    """Run a worker: generate queued requests and deliver webhooks.
+
+    It claims requests from the shared store (the data dir's, or the database and bucket of the settings).
 
     SIGTERM or SIGINT stops claiming; the current request gets the shutdown grace period to finish,
     then goes back to the queue for another worker, and the process exits 0.
@@ -120,7 +112,10 @@ def worker(data_dir: DataDir = None, weights: Weights = None, family: Family = N
 
 
 def pull(family: Family = None) -> None:
-    """Download what the chosen model family needs (resumable, with progress), so serving starts warm."""
+    """Download the model family's weights before the first start.
+
+    Resumable and with progress: the checkpoint, full transformer, upsampler, LoRA and prompt enhancer.
+    """
     from reelserve.engines.ltx2.families import family_named
     from reelserve.engines.ltx2.pull import pull_family
     from reelserve.errors import WeightsUnavailableError

@@ -1,7 +1,8 @@
 """Webhook delivery: signed events sent with retries, from any server or worker process.
 
 `Deliverer` claims due events from the store's outbox and sends them on a bounded pool of its own;
-`Sender` makes one attempt under the address rules (reelserve.addresses); `RetryPolicy` says when
+`Sender` makes one attempt under the address rules (reelserve.addresses), within one deadline and reading
+no more of the answer than the log keeps; `RetryPolicy` says when
 the next one is due; `EventBodies` builds each attempt's body. See docs/reliability.md.
 """
 

@@ -1,25 +1,33 @@
-"""One delivery attempt: resolve once, check the address, connect to exactly that address, no redirects."""
+"""One delivery attempt: parse and resolve once, check the address, connect to exactly that address, no
+redirects, all of it within one deadline, and no more of the answer read than the log keeps."""
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
+import anyio
+import anyio.to_thread
 import httpx
 
 from reelserve import addresses
 from reelserve.store import delivers
 
 USER_AGENT = "reelserve-webhooks/1"
+MAX_ANSWER_BYTES = 1024  # of a receiver's answer body, kept for the log: enough to see why it said no
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one attempt came to: a status code, or an error (refused, unresolvable, timeout, connection)."""
+    """What one attempt came to: a status code, or an error (refused, unresolvable, timeout, connection).
+    `final`: no later attempt can do better (the URL is unusable, or names a refused address)."""
 
     status_code: int | None
     latency_ms: float
     error: str | None = None
+    answer: bytes = b""  # the first MAX_ANSWER_BYTES of the answer's body, as sent (never decoded)
+    final: bool = False
 
     @property
     def delivered(self) -> bool:
@@ -27,48 +35,85 @@ class Outcome:
 
 
 class Sender:
-    """Sends signed bodies; thread-safe (one connection pool, shared by the delivery threads).
+    """Sends signed bodies; thread-safe (each attempt runs on an event loop of its own).
 
-    The URL's host is resolved here, once, and checked against the address rules (reelserve.addresses);
-    the request then goes to that address, with the original name in `Host` and, for https, in the
-    TLS handshake (SNI, and the certificate is checked against the name). DNS therefore cannot answer
-    one address to the check and another to the connection. Redirects are not followed: a 3xx is a
-    failed attempt, like any other non-2xx. Proxy variables from the environment are ignored."""
+    The URL is parsed by the one webhook URL parser (reelserve.addresses.parse_webhook_url, which also
+    checks URLs at submit), its host resolved here, once, and checked against the address rules; the
+    request then goes to that address, with the original name in `Host` and, for https, in the TLS
+    handshake (SNI, and the certificate is checked against the name). DNS therefore cannot answer one
+    address to the check and another to the connection. Redirects are not followed: a 3xx is a failed
+    attempt, like any other non-2xx. Proxy variables from the environment are ignored.
+
+    `timeout_seconds` bounds the whole attempt (resolve, connect, send, answer): httpx's own timeouts
+    apply to each read, so a receiver trickling a byte at a time would otherwise hold an attempt for
+    as long as it likes. The attempt runs under an anyio deadline, which cancels whatever it is waiting
+    on. The answer is asked for uncompressed, and only its first MAX_ANSWER_BYTES are read."""
 
     def __init__(self, *, timeout_seconds: float = 10.0, allow_private: bool = False) -> None:
         self.allow_private = allow_private
-        self._client = httpx.Client(timeout=timeout_seconds, follow_redirects=False, trust_env=False,
-                                    headers={"User-Agent": USER_AGENT})
-        self._timeout = timeout_seconds
+        self.deadline_seconds = timeout_seconds
+        self._tls = httpx.create_ssl_context(trust_env=False)  # built once: loading the CA bundle is slow
 
     def send(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         began = time.perf_counter()
-
-        def failed(error: str) -> Outcome:
-            return Outcome(None, (time.perf_counter() - began) * 1000, error)
-
-        target = httpx.URL(url)
-        port = target.port or (443 if target.scheme == "https" else 80)
         try:
-            address = addresses.resolve(target.host, port, allow_private=self.allow_private)
+            target = addresses.parse_webhook_url(url, allow_private=self.allow_private)
         except addresses.AddressRefused as exc:
-            return failed(f"refused: {exc}")
-        except OSError as exc:
-            return failed(f"{target.host} did not resolve: {exc}")
-        pinned = target.copy_with(host=str(address))
-        host_header = target.host if target.port is None else f"{target.host}:{target.port}"
-        request = self._client.build_request(
-            "POST", pinned, content=body,
-            headers={**headers, "Host": host_header, "Content-Type": "application/json"},
-            extensions={"sni_hostname": target.host})  # the client's timeout applies as well
-        try:
-            response = self._client.send(request)
-            response.close()  # the receiver's answer body is not needed, and may be large
-        except httpx.TimeoutException:
-            return failed(f"no answer within {self._timeout:g} s")
-        except httpx.HTTPError as exc:
-            return failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-        return Outcome(response.status_code, (time.perf_counter() - began) * 1000)
+            return _failed(began, f"refused: {exc}", final=True)
+        except addresses.UrlRefused as exc:
+            return _failed(began, f"unusable URL: it {exc}", final=True)
+        return anyio.run(self._attempt, target, body, headers, began)
 
-    def close(self) -> None:
-        self._client.close()
+    async def _attempt(self, target: addresses.WebhookTarget, body: bytes, headers: dict[str, str],
+                       began: float) -> Outcome:
+        async with httpx.AsyncClient(verify=self._tls, timeout=self.deadline_seconds, follow_redirects=False,
+                                     trust_env=False, headers={"User-Agent": USER_AGENT}) as client:
+            try:
+                with anyio.fail_after(self.deadline_seconds):
+                    address = await self._resolve(target)
+                    response = await client.send(_request(client, target, address, body, headers), stream=True)
+            except (TimeoutError, httpx.TimeoutException):  # before OSError, which TimeoutError is
+                return _failed(began, f"no answer within {self.deadline_seconds:g} s")
+            except addresses.AddressRefused as exc:
+                return _failed(began, f"refused: {exc}")  # a name: DNS may answer otherwise later
+            except OSError as exc:
+                return _failed(began, f"{target.host} did not resolve: {exc}")
+            except httpx.HTTPError as exc:
+                return _failed(began, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            try:
+                answer = await _answer_prefix(response, began + self.deadline_seconds)
+            finally:
+                await response.aclose()  # the rest is never read: the connection is closed, not drained
+        return Outcome(response.status_code, (time.perf_counter() - began) * 1000, answer=answer)
+
+    async def _resolve(self, target: addresses.WebhookTarget) -> addresses.IPAddress:
+        # In a worker thread the deadline can abandon: getaddrinfo itself cannot be interrupted.
+        resolve = functools.partial(addresses.resolve, target.host, target.port, allow_private=self.allow_private)
+        return await anyio.to_thread.run_sync(resolve, abandon_on_cancel=True)
+
+
+def _request(client: httpx.AsyncClient, target: addresses.WebhookTarget, address: addresses.IPAddress, body: bytes,
+             headers: dict[str, str]) -> httpx.Request:
+    """The POST to the checked address, named as the URL names it (Host, and SNI for https)."""
+    return client.build_request(
+        "POST", target.url.copy_with(host=str(address)), content=body,
+        headers={**headers, "Host": target.url.netloc.decode("ascii"), "Content-Type": "application/json",
+                 "Accept-Encoding": "identity"},
+        extensions={"sni_hostname": target.host})
+
+
+async def _answer_prefix(response: httpx.Response, deadline: float) -> bytes:
+    """Up to MAX_ANSWER_BYTES of the body as it came (`aiter_raw`: a gzip bomb is never inflated), for
+    what is left of the deadline: the status already decided the attempt, so a slow body only shortens
+    what the log keeps."""
+    kept = bytearray()
+    with anyio.move_on_after(deadline - time.perf_counter()):
+        async for chunk in response.aiter_raw():
+            kept += chunk[:MAX_ANSWER_BYTES - len(kept)]
+            if len(kept) >= MAX_ANSWER_BYTES:
+                break
+    return bytes(kept)
+
+
+def _failed(began: float, error: str, *, final: bool = False) -> Outcome:
+    return Outcome(None, (time.perf_counter() - began) * 1000, error, final=final)

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlencode
 
-from reelserve.errors import MediaLinkError, RequestNotFoundError
+from reelserve.errors import MediaLinkError, RequestNotFoundError, disk_faults
 from reelserve.storage.base import MediaStorage, check_job_id, is_valid_key
 from reelserve.storage.signing import UrlSigner
 
@@ -40,7 +40,8 @@ class LocalMediaStorage(MediaStorage):
         # Only this user may read videos (they are served through signed links, not the file system).
         _private_dirs(self.root, key)
         partial = target.with_name(f".{target.name}.partial")
-        shutil.copyfile(source, partial)
+        with disk_faults():
+            shutil.copyfile(source, partial)
         partial.chmod(0o600)
         os.replace(partial, target)  # readers see the old file or the whole new one
 

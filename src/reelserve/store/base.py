@@ -40,6 +40,7 @@ HISTORY_START = 2**62  # above every seq: the first page of a history
 MAX_ATTEMPTS = 3  # claims a request gets before a worker dying under it counts as the request's fault
 IDEMPOTENCY_TTL = timedelta(hours=24)
 TOMBSTONE_TTL = timedelta(days=30)  # how long an expired id answers "expired" rather than "not found"
+NO_SHARE = 2**31 - 1  # a webhook claim's `per_owner` when the caller sets none: any number of one key's events
 RATE_WINDOW = timedelta(minutes=1)
 ACTIVE_LIMIT_RETRY_AFTER = 10  # seconds; a queued request's wait is unknowable, so a polite constant
 INTERRUPTED_MESSAGE = (
@@ -255,7 +256,9 @@ class JobStore(abc.ABC):
     def history(self, owner: str, limit: int, before: int | None = None) -> HistoryPage:
         """`owner`'s requests, newest first, `limit` at a time; `before` is a page's `next_before`."""
         with self._connection() as conn:
-            rows = self._rows(conn, "history_page", owner=owner, before=before or HISTORY_START, limit=limit + 1)
+            # `before` 0 is a cursor too (nothing is older): only None is the first page.
+            start = HISTORY_START if before is None else before
+            rows = self._rows(conn, "history_page", owner=owner, before=start, limit=limit + 1)
         jobs = [self._job(row) for row in rows[:limit]]
         return HistoryPage(jobs, jobs[-1].seq if len(rows) > limit else None)
 
@@ -383,12 +386,16 @@ class JobStore(abc.ABC):
         secret = new_secret()
         return secret if self._write("set_webhook_secret", id=key_id, secret=secret) == 1 else None
 
-    def claim_webhook_events(self, lease_owner: str, limit: int, lease_seconds: float) -> list[WebhookEvent]:
-        """Lease up to `limit` due events to `lease_owner`, oldest due first."""
+    def claim_webhook_events(self, lease_owner: str, limit: int, lease_seconds: float,
+                             per_owner: int | None = None) -> list[WebhookEvent]:
+        """Lease up to `limit` due events to `lease_owner`, so that it then holds at most `per_owner` of
+        any one key's (counting the leases it holds already): one key's slow receivers cannot take every
+        delivery thread. Keys take turns, the fewest held first, each key's oldest due first."""
         now = utcnow()
         with self._statement() as conn:
             rows = self._rows(conn, "claim_webhook_events", lease_owner=lease_owner, now=now,
-                              expires=now + timedelta(seconds=lease_seconds), limit=limit)
+                              expires=now + timedelta(seconds=lease_seconds), limit=limit,
+                              per_owner=NO_SHARE if per_owner is None else per_owner)
         return [self._event(row) for row in rows]
 
     def record_webhook_attempt(self, event: WebhookEvent, lease_owner: str, attempt: WebhookAttempt,
@@ -449,6 +456,10 @@ class JobStore(abc.ABC):
         since = utcnow() - timedelta(seconds=within_seconds)
         with self._connection() as conn:
             return [self._worker(row) for row in self._rows(conn, "workers_since", since=since)]
+
+    def check_writable(self) -> None:
+        """Raise the store's UnavailableError when a write would fail now (a full or read-only disk under an
+        embedded database). Cheap, for a load balancer's health check; a server database checks nothing here."""
 
     def subscribe(self, on_new_job: Callable[[], None]) -> Callable[[], None]:
         """Call `on_new_job` (from another thread) whenever a job may have become claimable; returns

@@ -48,13 +48,16 @@ class Lease:
         if self.status in (LeaseStatus.LOST, LeaseStatus.HANDED_BACK):
             raise LeaseLostError()
 
-    def hand_back(self) -> None:
+    def hand_back(self, on_request: bool = False) -> None:
         """Give the job back to the queue now, for another worker to take without waiting for the lease
-        to run out. Not under the lock: a renewal stuck on an unreachable database must not hold up a
-        shutdown; the release is fenced in SQL, so it cannot undo a completion that won the race."""
+        to run out: the grace period ran out, or (`on_request`) a second SIGINT or SIGTERM cut it short.
+        Not under the lock: a renewal stuck on an unreachable database must not hold up a shutdown; the
+        release is fenced in SQL, so it cannot undo a completion that won the race."""
+        why = ("handed back on request (a second SIGINT or SIGTERM)" if on_request
+               else "not finished within the shutdown grace period")
         try:
             if self._store.release(self.job_id, self.worker_id):
-                log.warning("job %s: not finished within the shutdown grace period; back in the queue", self.job_id)
+                log.warning("job %s: %s; back in the queue", self.job_id, why)
         except StoreBusyError:
             log.warning("job %s: could not hand it back (database unavailable); it returns to the queue when its "
                         "lease expires", self.job_id)

@@ -38,7 +38,14 @@ from reelserve import metrics
 from reelserve.catalog import input_model_for, recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
 from reelserve.engines.runtime import cuda_memory
-from reelserve.errors import GenerationError, LeaseLostError, StoredInputError, StoreBusyError, UnavailableError
+from reelserve.errors import (
+    GenerationError,
+    LeaseLostError,
+    StoreBusyError,
+    StoredInputError,
+    UnavailableError,
+    disk_faults,
+)
 from reelserve.media import Clip, VideoEncoder, choose_encoder, write_mp4, write_poster
 from reelserve.storage import MediaStorage, media_key
 from reelserve.store import Job, JobStore
@@ -52,6 +59,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0  # at most; a short lease is renewed three times per lease
 STORE_RETRY_SECONDS = 1.0  # between attempts while the queue database or the media storage is unreachable
+PAUSE_AFTER_FAULT_SECONDS = 5.0  # no claims after a publish met a full disk: the next job would meet it too
 INTERNAL_ERROR_MESSAGE = "An internal error stopped this request. It was not retried; submit it again."
 
 
@@ -131,6 +139,7 @@ class Worker:
         self._claiming = False
         self._leases: dict[str, Lease] = {}  # every job in hand: generating, waiting in the slot, or publishing
         self._handoff: Handoff[Rendered] = Handoff(self._changed)
+        self._paused_until = 0.0  # monotonic time before which nothing is claimed (_back_off)
         self._wake = threading.Event()  # a job may be claimable (the store's push), or it is time to stop
         self._beat_lock = threading.Lock()  # a beat that read "loading" must not land after one saying "ready"
 
@@ -163,6 +172,9 @@ class Worker:
 
     def load(self) -> None:
         """Load the engine (LOADING -> IDLE) and say so in the worker's heartbeat row."""
+        # Seconds to minutes with nothing else to show: the engine logs its family, weights and device
+        # as it starts, and the "ready" line below says what loaded.
+        log.info("worker %s: loading the engine; it claims no request until it is ready", self.id)
         engine = self._load_engine()
         encoder = choose_encoder(engine.info.device)
         with self._changed:
@@ -204,6 +216,8 @@ class Worker:
             self.janitor.run_due()
         # Claim only once the publisher has taken the last clip: at most one finished clip waits.
         self._handoff.wait_empty(until=stop.is_set)
+        if (pause := self._paused_until - time.monotonic()) > 0:
+            stop.wait(pause)
         if stop.is_set():
             return
         self._wake.clear()  # before claiming: a notification that lands during the claim is kept
@@ -249,8 +263,9 @@ class Worker:
             else:
                 return True
             leases = list(self._leases.values())
+        on_request = hurry is not None and hurry.is_set()
         for lease in leases:
-            lease.hand_back()
+            lease.hand_back(on_request=on_request)
         return False
 
     # --- the heartbeat thread ------------------------------------------------------------------
@@ -347,13 +362,22 @@ class Worker:
         while (rendered := self._handoff.take()) is not None:
             try:
                 self._deliver(rendered)
-            except UnavailableError as exc:  # not the job's fault: its lease lapses and the reaper re-queues it
-                log.warning("%s Job %s goes back to the queue when its lease runs out.", exc.message,
-                            rendered.job.id)
+            except UnavailableError as exc:  # not the job's fault
+                self._back_off(rendered.job, exc)
             except Exception:  # _deliver decides every outcome; this is a bug, and the thread must survive it
                 log.exception("job %s: the publisher failed", rendered.job.id)
             finally:
                 self._let_go(rendered.lease)
+
+    def _back_off(self, job: Job, exc: UnavailableError) -> None:
+        """Give the job back to the queue now, its attempt uncounted, and claim nothing for a while: a full
+        disk or an unreachable storage would fail the next job the same way. If the database cannot take
+        the hand-back either, the lease runs out and the reaper re-queues the job."""
+        log.warning("%s Job %s goes back to the queue; claiming resumes in %.0f s.", exc.message, job.id,
+                    PAUSE_AFTER_FAULT_SECONDS)
+        self._paused_until = time.monotonic() + PAUSE_AFTER_FAULT_SECONDS
+        with contextlib.suppress(UnavailableError):
+            self.store.release(job.id, self.id)
 
     def process(self, job: Job, lease: Lease) -> None:
         """generate -> publish -> complete in this thread; every way it can end is decided here."""
@@ -419,20 +443,21 @@ class Worker:
 
     def _publish(self, job: Job, clip: Clip) -> tuple[Published, dict[str, float]]:
         """Encode the MP4 and its poster and upload both under this attempt's own keys; with the
-        encode and store seconds."""
-        self.scratch_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        encode and store seconds. A full or read-only scratch disk is a DiskFullError, not the job's fault."""
         attempt = f"{job.attempts}-{secrets.token_hex(4)}"
         published = Published(media_key(job.id, attempt), media_key(job.id, attempt, "poster.jpg"))
-        with tempfile.TemporaryDirectory(dir=self.scratch_dir) as scratch:
-            began = time.perf_counter()
-            assert self.encoder is not None, "load() comes before any job"
-            video = write_mp4(clip, Path(scratch) / "video.mp4", encoder=self.encoder)
-            poster = write_poster(clip, Path(scratch) / "poster.jpg")
-            encoded = time.perf_counter()
-            # The poster first: once the video is stored, the completion may point at both.
-            self._retrying(lambda: self.storage.put(published.poster_key, poster), "the poster upload")
-            self._retrying(lambda: self.storage.put(published.video_key, video), "the upload")
-            stored = time.perf_counter()
+        with disk_faults():
+            self.scratch_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tempfile.TemporaryDirectory(dir=self.scratch_dir) as scratch:
+                began = time.perf_counter()
+                assert self.encoder is not None, "load() comes before any job"
+                video = write_mp4(clip, Path(scratch) / "video.mp4", encoder=self.encoder)
+                poster = write_poster(clip, Path(scratch) / "poster.jpg")
+                encoded = time.perf_counter()
+                # The poster first: once the video is stored, the completion may point at both.
+                self._retrying(lambda: self.storage.put(published.poster_key, poster), "the poster upload")
+                self._retrying(lambda: self.storage.put(published.video_key, video), "the upload")
+                stored = time.perf_counter()
         return published, {"encode_seconds": round(encoded - began, 4), "store_seconds": round(stored - encoded, 4)}
 
     def _complete(self, job: Job, lease: Lease, published: Published, metadata: dict[str, Any]) -> None:

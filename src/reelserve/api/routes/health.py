@@ -21,10 +21,13 @@ LIVE_WITHIN_SECONDS = 30.0
 
 
 @router.get("/healthz", response_model=LivenessResponse, operation_id="healthz",
-            summary="Liveness for load balancers: 200 while the API can accept work, 503 when its database is down",
-            responses={503: {"model": ErrorResponse, "description": "503001: the queue database is unavailable"}})
+            summary="Liveness for load balancers: 200 while the API can accept work, 503 when its database is down, "
+            "read-only or out of disk",
+            responses={503: {"model": ErrorResponse, "description": "503001: the queue database is unavailable, "
+                             "read-only or out of disk"}})
 async def healthz(svc: ServicesDep) -> dict[str, Any]:
     await run_in_threadpool(svc.store.live_workers, LIVE_WITHIN_SECONDS)  # proves the store answers
+    await run_in_threadpool(svc.store.check_writable)  # and that a submit could be written (a 503 says why)
     return {"status": "ok"}
 
 

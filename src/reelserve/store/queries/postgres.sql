@@ -14,13 +14,29 @@ WHERE seq = (SELECT seq FROM jobs WHERE status = 'in_queue' ORDER BY seq LIMIT 1
   AND status = 'in_queue'
 RETURNING *;
 
--- name: claim_webhook_events(lease_owner, now, expires, limit)
--- Due and not leased (or leased by a process that died: its lease ran out), oldest due first; rows
--- another process is claiming are skipped, and the outer conditions re-read each row once locked.
+-- name: claim_webhook_events(lease_owner, now, expires, limit, per_owner)
+-- As SQLite's, but with other processes claiming at once: each key's oldest due rows, as many as its
+-- share leaves, are locked with SKIP LOCKED before the turns are counted, so a concurrent claim takes
+-- the rows after them rather than nothing, and no more than the shares (at most `limit` a key) are
+-- ever locked. The outer conditions re-read each row once locked.
+WITH owners AS (
+    SELECT DISTINCT owner FROM webhook_events
+    WHERE state = 'pending' AND next_attempt_at <= :now AND (lease_expires_at IS NULL OR lease_expires_at < :now)),
+held AS (
+    SELECT owner, COUNT(*) AS n FROM webhook_events
+    WHERE state = 'pending' AND lease_owner = :lease_owner AND lease_expires_at >= :now GROUP BY owner),
+turns AS (
+    SELECT due.id, due.next_attempt_at,
+           COALESCE(held.n, 0) + ROW_NUMBER() OVER (PARTITION BY owners.owner ORDER BY due.next_attempt_at) AS turn
+    FROM owners LEFT JOIN held ON held.owner = owners.owner
+    CROSS JOIN LATERAL (
+        SELECT id, next_attempt_at FROM webhook_events e
+        WHERE e.owner = owners.owner AND e.state = 'pending' AND e.next_attempt_at <= :now
+          AND (e.lease_expires_at IS NULL OR e.lease_expires_at < :now)
+        ORDER BY e.next_attempt_at LIMIT LEAST(GREATEST(:per_owner - COALESCE(held.n, 0), 0), :limit)
+        FOR UPDATE SKIP LOCKED) AS due)
 UPDATE webhook_events SET lease_owner = :lease_owner, lease_expires_at = :expires
-WHERE id IN (SELECT id FROM webhook_events
-             WHERE state = 'pending' AND next_attempt_at <= :now AND (lease_expires_at IS NULL OR lease_expires_at < :now)
-             ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+WHERE id IN (SELECT id FROM turns ORDER BY turn, next_attempt_at LIMIT :limit)
   AND state = 'pending' AND (lease_expires_at IS NULL OR lease_expires_at < :now)
 RETURNING *;
 
