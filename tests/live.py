@@ -38,6 +38,27 @@ def engine_ready(base: str, key: str) -> bool:
     return bool(engine) and engine["state"] == "ready"
 
 
+@contextlib.contextmanager
+def app_in_thread(app) -> Iterator[str]:
+    """An ASGI app served by uvicorn on a loopback port, in this process; yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped before it started"
+        thread.join(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 def in_mount_namespace(mount: str, command: list[str]) -> list[str]:
     """`command` in a private mount namespace where its data dir (the argument after --data-dir) is `mount`:
     a shell command with $D for that folder, e.g. `mount -t tmpfs -o size=8m tmpfs $D`. The shell execs the

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 
 from reelserve.api import create_app
 from reelserve.api.routes import events
 from reelserve.cli.compose import api_config, storage_for, store_for
 from reelserve.store import JobStore
 from tests.api.conftest import STANDARD
-from tests.live import free_port
+from tests.live import app_in_thread
 
 KEY_TTL = 0.2  # the key cache's lifetime here; a revocation is seen once it has passed
 
@@ -46,18 +44,8 @@ def served(settings) -> Iterator[Served]:
     store = store_for(settings)
     key, plaintext = store.create_key("streams")
     config = dataclasses.replace(api_config(settings), key_cache_seconds=KEY_TTL)
-    app = create_app(config, store, storage_for(settings))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", store, key.id, {"Authorization": f"Bearer {plaintext}"})
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with app_in_thread(create_app(config, store, storage_for(settings))) as base:
+        yield Served(base, store, key.id, {"Authorization": f"Bearer {plaintext}"})
 
 
 @contextmanager

@@ -3,16 +3,14 @@ operation from this server's /openapi.json, and Swagger UI's "Authorize" sends t
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from reelserve.api import create_app
 from reelserve.cli.compose import api_config, storage_for, store_for
 from reelserve.settings import Settings
-from tests.live import free_port
+from tests.live import app_in_thread
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +21,8 @@ def served(tmp_path_factory) -> Iterator[tuple[str, str, int]]:
     _, key = store.create_key("docs")
     app = create_app(api_config(settings), store, storage_for(settings))
     operations = sum(len(item) for item in app.openapi()["paths"].values())
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    yield f"http://127.0.0.1:{port}", key, operations
-    server.should_exit = True
-    thread.join(10)
+    with app_in_thread(app) as base:
+        yield base, key, operations
 
 
 def test_swagger_ui_renders_every_operation_offline_and_authorizes(served, page_for) -> None:

@@ -246,28 +246,16 @@ def test_a_failed_request_shows_the_servers_message(server, page) -> None:
 @pytest.fixture(scope="module")
 def api_only(tmp_path_factory):
     """The API alone (no worker) on a loopback port in this process: enough for the page's own behaviour."""
-    import threading
-
-    import uvicorn
-
     from reelserve.api import create_app
     from reelserve.cli.compose import api_config, storage_for, store_for
     from reelserve.settings import Settings
-    from tests.live import free_port
+    from tests.live import app_in_thread
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("playground-api"), signing_secret="page")
     store = store_for(settings)
     _, key = store.create_key("page")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(api_config(settings), store, storage_for(settings)),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    yield f"http://127.0.0.1:{port}", key
-    server.should_exit = True
-    thread.join(10)
+    with app_in_thread(create_app(api_config(settings), store, storage_for(settings))) as base:
+        yield base, key
 
 
 @pytest.mark.parametrize("models", ["slow", "failing", "unreachable"])
