@@ -71,10 +71,33 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")
 
 
+# prometheus-client chooses where values live when it is imported (just above): in this process's memory,
+# or in the multiprocess folder when the variable was set by then.
+RECORDS_TO_FOLDER = multiprocess_dir() is not None
+_made_folder: str | None = None
+
+
+def share_with_children() -> None:
+    """Give child processes (`serve`'s worker) a folder to record into when the operator set none: they
+    start fresh interpreters, so the variable reaches their prometheus-client before its import. This
+    process keeps its own numbers in memory; /metrics merges the two (api/routes/metrics.py)."""
+    global _made_folder
+    if multiprocess_dir() is None:
+        import tempfile
+
+        _made_folder = tempfile.mkdtemp(prefix="reelserve-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_folder
+
+
 def process_exited() -> None:
-    """Drop this process's live gauges (worker state, GPU memory) from the shared folder."""
+    """Drop this process's live gauges (worker state, GPU memory) from the shared folder, and the folder
+    itself where `share_with_children` made it."""
     folder = multiprocess_dir()
     if folder:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(os.getpid(), folder)
+    if _made_folder is not None:
+        import shutil
+
+        shutil.rmtree(_made_folder, ignore_errors=True)

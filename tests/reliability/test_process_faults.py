@@ -65,6 +65,11 @@ def test_a_killed_worker_process_is_restarted_and_its_job_completes(tmp_path: Pa
         text = server.log.read_text()
         assert "the worker process died (killed by SIGKILL)" in text, text[-3000:]
         assert f"job {request_id} completed" in text and "(attempt 2)" in text, text[-3000:]
+        # The worker child's numbers reach the server's /metrics beside the server's own.
+        scraped = httpx.get(f"{server.base}/metrics", timeout=10).text
+        assert 'reelserve_jobs_finished_total{error_code="",model="kling/kling-3.0/pro/text-to-video",' \
+               'outcome="completed"} 1.0' in scraped, scraped[:3000]
+        assert 'reelserve_http_requests_total{method="POST"' in scraped, scraped[:3000]
 
 
 def test_a_full_disk_is_a_503_and_no_accepted_request_is_lost(tmp_path: Path, tiny_cache: Path) -> None:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from reelserve import metrics
 from reelserve.settings import Settings
 
 log = logging.getLogger("reelserve")
@@ -51,6 +52,7 @@ class WorkerProcess:
         self._thread = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
 
     def start(self) -> WorkerProcess:
+        metrics.share_with_children()  # the worker's numbers (outcomes, stages...) reach this server's /metrics
         self._thread.start()
         return self
 

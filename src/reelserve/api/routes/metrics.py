@@ -19,7 +19,7 @@ from reelserve.api.deps import ServicesDep
 from reelserve.api.routes.health import LIVE_WITHIN_SECONDS
 from reelserve.catalog import RECIPES
 from reelserve.errors import AuthenticationError
-from reelserve.metrics import multiprocess_dir
+from reelserve.metrics import RECORDS_TO_FOLDER, multiprocess_dir
 from reelserve.store import JobStore, Status
 
 router = APIRouter(tags=["operations"])
@@ -52,16 +52,38 @@ class StoreCollector(Collector):
 
 
 class _Forward(Collector):
-    """Another registry's metrics inside this one (the process's own, or the multiprocess merge)."""
+    """Another registry's metrics inside this one (the process's own, the multiprocess merge, or both)."""
 
-    def __init__(self, source: CollectorRegistry) -> None:
+    def __init__(self, source: Collector) -> None:
         self.source = source
 
     def collect(self) -> Iterator[Metric]:
         yield from self.source.collect()
 
 
-def _recorded() -> CollectorRegistry:
+class _Sum(Collector):
+    """Several sources' metrics as one: a family's samples from each, summed where their labels meet."""
+
+    def __init__(self, *sources: Collector) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, Metric] = {}
+        totals: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+        for source in self.sources:
+            for family in source.collect():
+                families.setdefault(family.name, Metric(family.name, family.documentation, family.type, family.unit))
+                into = totals.setdefault(family.name, {})
+                for sample in family.samples:
+                    key = (sample.name, tuple(sorted(sample.labels.items())))
+                    into[key] = into.get(key, 0.0) + sample.value
+        for name, family in families.items():
+            for (sample_name, labels), value in totals[name].items():
+                family.add_sample(sample_name, dict(labels), value)
+            yield family
+
+
+def _recorded() -> Collector:
     folder = multiprocess_dir()
     if folder is None:
         return REGISTRY
@@ -69,7 +91,9 @@ def _recorded() -> CollectorRegistry:
 
     merged = CollectorRegistry()
     MultiProcessCollector(merged, path=folder)
-    return merged
+    # A `serve` whose worker child records into a folder this process did not start with
+    # (metrics.share_with_children): its own numbers are still in memory.
+    return merged if RECORDS_TO_FOLDER else _Sum(REGISTRY, merged)
 
 
 @router.get("/metrics", operation_id="get_metrics", response_class=Response,
