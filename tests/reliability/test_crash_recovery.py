@@ -133,3 +133,25 @@ def test_a_crash_mid_publish_requeues_both_jobs_in_hand(fleet: Fleet) -> None:
           "the queue when the lease ran out, and completed on the next worker")
     assert all(job.status is Status.COMPLETED and job.attempts == 2 for job in jobs.values())
     assert Counter(e["job"] for e in fleet.events("committed")) == {publishing: 1, generating: 1}
+
+
+def test_a_busy_worker_still_requeues_a_dead_workers_request_within_a_lease(fleet: Fleet) -> None:
+    """Housekeeping runs on its own clock: a worker 20 s into a request still reaps. It once reaped only
+    between claims, so a crashed worker's request waited for the busy one to finish."""
+    ids = fleet.submit(["sleep:20", "sleep:20"])
+    first, second = fleet.start(2)
+    deadline = time.monotonic() + 30
+    while not all(job.status is Status.IN_PROGRESS for job in fleet.jobs(ids).values()):
+        assert time.monotonic() < deadline, f"both requests never ran at once: {fleet.jobs(ids)}"
+        time.sleep(0.05)
+    victim_job = next(job for job in fleet.jobs(ids).values() if f":{first.pid}:" in (job.lease_owner or ""))
+    first.kill()
+    first.wait()
+    killed = time.monotonic()
+    while (job := fleet.store.get(victim_job.id)).status is not Status.IN_QUEUE:
+        waited = time.monotonic() - killed
+        assert waited < fleet.lease + 5, f"still {job.status.value} {waited:.1f} s after its worker died: {job}"
+        time.sleep(0.05)
+    print(f"requeued {time.monotonic() - killed:.2f} s after the SIGKILL (lease {fleet.lease} s)")
+    assert fleet.store.get(next(i for i in ids if i != victim_job.id)).status is Status.IN_PROGRESS
+    fleet.stop_all()

@@ -1,4 +1,7 @@
-"""Housekeeping every worker does between jobs: reap expired leases, purge requests past retention.
+"""Housekeeping every worker does on its own clock: reap expired leases, purge requests past retention.
+
+It runs in a thread of its own (saq's upkeep does the same), so a worker busy on a 15-minute request
+still puts a crashed worker's request back in the queue within a lease period.
 
 Both are conditional writes in the store, so any number of workers may run them at once: a lease
 is reaped by exactly one of them, and a purged request is deleted once (its media deletion is
@@ -8,6 +11,7 @@ idempotent, and it happens before the row goes, so a crash in between only repea
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -31,6 +35,12 @@ class Janitor:
         self._every = {"reap": reap_every, "purge": purge_every}
         self._due = {"reap": float("-inf"), "purge": float("-inf")}
         self._clock = clock
+
+    def run(self, stop: threading.Event) -> None:
+        """Run the chores as they fall due until `stop` is set (the worker's housekeeping thread)."""
+        while not stop.is_set():
+            self.run_due()
+            stop.wait(max(0.0, min(self._due.values()) - self._clock()))
 
     def run_due(self) -> None:
         """Run whichever chores are due; a failing chore is logged and retried next time, never raised."""

@@ -190,12 +190,16 @@ class Worker:
         heartbeat = threading.Thread(target=self._heartbeat, name="worker-heartbeat", daemon=True)
         heartbeat.start()
         publisher = threading.Thread(target=self._publish_loop, name="worker-publisher", daemon=True)
+        housekeeping = (threading.Thread(target=self.janitor.run, args=(stop,), name="worker-housekeeping",
+                                         daemon=True) if self.janitor is not None else None)
         unsubscribe: Callable[[], None] = lambda: None  # noqa: E731
         try:
             if self._state is WorkerState.LOADING:
                 self.load()
             if self.overlap:
                 publisher.start()
+            if housekeeping is not None:
+                housekeeping.start()
             unsubscribe = self.store.subscribe(self._wake.set)
             while not stop.is_set() and self._state is not WorkerState.STOPPED:
                 self._claim_next(stop)
@@ -211,9 +215,7 @@ class Worker:
             heartbeat.join(timeout=self.heartbeat_seconds)
 
     def _claim_next(self, stop: threading.Event) -> None:
-        """One turn of the loop: housekeeping, then a job, or a wait for one."""
-        if self.janitor is not None:
-            self.janitor.run_due()
+        """One turn of the loop: a job, or a wait for one (housekeeping has a thread of its own)."""
         # Claim only once the publisher has taken the last clip: at most one finished clip waits.
         self._handoff.wait_empty(until=stop.is_set)
         if (pause := self._paused_until - time.monotonic()) > 0:
