@@ -36,7 +36,10 @@ from frames import numpy_path  # noqa: E402  (bench/frames.py: the conversion th
 
 from reelserve.engines.ltx2.engine import frames_to_uint8  # noqa: E402
 from reelserve.media import Clip, write_mp4  # noqa: E402
-from reelserve.media.encoder import X264, X264_VERYFAST, VideoEncoder  # noqa: E402
+from reelserve.media.encoder import X264, VideoEncoder  # noqa: E402
+
+# The encoder the service used before bench/encode.py chose X264: the "before" side of the comparison.
+X264_VERYFAST = VideoEncoder("libx264", (("preset", "veryfast"), ("crf", "18")))
 from reelserve.storage.local import LocalMediaStorage  # noqa: E402
 from reelserve.storage.signing import UrlSigner  # noqa: E402
 

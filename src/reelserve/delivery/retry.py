@@ -25,13 +25,3 @@ class RetryPolicy:
         spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
         at = now + timedelta(seconds=base * spread)
         return at if at <= created_at + timedelta(seconds=self.give_up_after_seconds) else None
-
-    def schedule(self) -> list[float]:
-        """The attempts' offsets from the event without jitter, in seconds (for the docs and the tests)."""
-        offsets, at, made = [0.0], 0.0, 1
-        while True:
-            at += min(self.first_delay_seconds * 2 ** (made - 1), self.max_delay_seconds)
-            if at > self.give_up_after_seconds:
-                return offsets
-            offsets.append(at)
-            made += 1

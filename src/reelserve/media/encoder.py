@@ -35,7 +35,6 @@ class VideoEncoder:
 # file size and 44-48 dB on everything but heavy film grain (bench/encode.py).
 X264 = VideoEncoder("libx264", (("preset", "ultrafast"), ("crf", "25"), ("x264-params", "cabac=1:bframes=2")))
 # What rounds one and two used: the bench's baseline.
-X264_VERYFAST = VideoEncoder("libx264", (("preset", "veryfast"), ("crf", "18")))
 # Constant quality in NVENC's terms; not measured yet (no GPU with NVENC has been lent to this project).
 NVENC = VideoEncoder(NVENC_CODEC, (("preset", "p4"), ("tune", "hq"), ("rc", "vbr"), ("cq", "21"), ("b", "0")))
 

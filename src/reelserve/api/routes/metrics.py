@@ -40,7 +40,7 @@ class StoreCollector(Collector):
             queued.add_metric([model], counts.get((model, Status.IN_QUEUE), 0))
             running.add_metric([model], counts.get((model, Status.IN_PROGRESS), 0))
         workers = GaugeMetricFamily("reelserve_live_workers",
-                                    "Workers with a heartbeat in the last 30 s, by engine state (loading, ready, failed).",
+                                    "Workers with a heartbeat in the last 30 s, by engine state (loading, ready).",
                                     labels=["state"])
         states: dict[str, int] = {"loading": 0, "ready": 0}
         for worker in self.store.live_workers(LIVE_WITHIN_SECONDS):
