@@ -1,12 +1,13 @@
 # make serve: set up, then run the API with an in-process worker (SQLite + local storage).
 # make test:  set up from scratch (venv, pinned packages, tiny test weights, a running PostgreSQL, Chromium), then run the suite.
+# make check: the fast lane, for while you work: the suite without real servers, browsers or multi-process faults.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= ./data
 STAMP := $(VENV)/.install-stamp
 
-.PHONY: install services serve test lock clean
+.PHONY: install services serve test check lock clean
 
 install: $(STAMP)
 
@@ -28,6 +29,10 @@ services:
 
 test: install services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: install
+	bash scripts/ensure-postgres.sh
+	$(BIN)/python -m pytest -m "not whole" -q $(PYTEST_ARGS)
 
 # Refreshes requirements.lock from what is installed in the venv.
 lock:

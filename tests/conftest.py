@@ -109,3 +109,22 @@ def s3_url(s3_endpoint: str) -> str:
     boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="test-access", aws_secret_access_key="test-secret",
                  region_name="us-east-1").create_bucket(Bucket=bucket)
     return f"s3://{bucket}/videos"
+
+
+# --- the fast lane: `make check` runs everything but these (`-m "not whole"`) ---------------------------
+
+# Whole processes, real browsers and multi-process faults: what `make test` adds to the fast lane.
+WHOLE = ("browser/", "e2e/", "reliability/", "scale/", "webhooks/test_processes.py", "worker/test_log_lines.py",
+         "test_bench.py")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "whole: starts real servers, workers or a browser (left out of `make check`)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        where = Path(item.fspath).relative_to(tests).as_posix()
+        if where.startswith(WHOLE) or "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.whole)

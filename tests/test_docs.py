@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from reelserve.settings import Settings
 from tests.live import live_server
 
@@ -35,6 +37,7 @@ def test_every_image_the_readme_and_docs_show_exists() -> None:
             assert (base / target).is_file(), f"{page.name} shows missing {target}"
 
 
+@pytest.mark.whole  # a real `reelserve serve`
 def test_the_webhook_receiver_works_against_a_server_started_as_its_section_says(tmp_path, tiny_cache,
                                                                                 monkeypatch) -> None:
     """docs/client.md's receiver listens on 127.0.0.1, which a default server refuses: the section must

@@ -328,6 +328,7 @@ def test_on_postgres_and_s3_a_worker_publishes_a_presigned_video_and_the_janitor
     store.close()
 
 
+@pytest.mark.whole  # seconds of a cut connection, through a proxy
 def test_a_worker_rides_out_a_database_outage_mid_request_and_while_idle(settings, pg_url) -> None:
     """PostgreSQL unreachable for 1.5 s, twice: the worker neither dies nor loses or fails a request."""
     from reelserve.errors import StoreUnavailableError
