@@ -41,7 +41,7 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
     ("pydantic (validation, serialization)", ("(pydantic/", "(pydantic_core/")),
     ("API key check (keycache)", ("(reelserve/api/keycache.py", "(reelserve/api/deps.py")),
     ("request body read and checks", ("(reelserve/api/body.py", "(reelserve/catalog/")),
-    ("route handlers and wire", ("(reelserve/api/routes/", "(reelserve/api/wire.py")),
+    ("route handlers and wire", ("(reelserve/api/routes/", "(reelserve/wire.py")),
     ("our middleware (access log, ids, limits)", ("(reelserve/api/access.py", "(reelserve/api/limits.py")),
     ("metrics (prometheus-client)", ("(reelserve/metrics.py", "(prometheus_client/")),
     ("errors table", ("(reelserve/api/errors.py",)),

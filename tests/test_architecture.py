@@ -19,6 +19,15 @@ def test_the_import_contracts_in_pyproject_hold() -> None:
     assert "0 broken" in ran.stdout and "5 kept" in ran.stdout, ran.stdout
 
 
+def test_a_gpu_worker_and_its_webhook_delivery_load_no_web_framework() -> None:
+    """`reelserve worker` imports these two; the formats they share with the HTTP layer live below it."""
+    probe = ("import sys, reelserve.worker, reelserve.delivery; "
+             "print(sorted(m for m in ('fastapi', 'starlette', 'sse_starlette') if m in sys.modules))")
+    ran = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "[]", ran.stdout
+
+
 def test_no_module_takes_part_in_an_import_cycle() -> None:
     """Module by module, packages' __init__ included (acyclic_siblings compares siblings only)."""
     graph = grimp.build_graph("reelserve", cache_dir=None)

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 import pytest
 import standardwebhooks
 
-from reelserve.api.wire import result_body
 from reelserve.delivery import Deliverer, EventBodies, RetryPolicy, Sender
 from reelserve.storage import LocalMediaStorage, UrlSigner
 from reelserve.store import DeliveryState, JobStore, SqliteJobStore, Webhook
+from reelserve.wire import result_body
 from tests.jobs import submit
 from tests.webhooks.receiver import Answer, Received, Receiver, Reply, receiver
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from reelserve.api.wire import OutputLinks, iso, result_body
 from reelserve.storage import MediaStorage
 from reelserve.store import Job, JobStore, Status, WebhookEvent
+from reelserve.wire import iso, links_for, result_body
 
 # The job's status as the event saw it. Terminal states never change again, so a terminal event's
 # data is the job as it is now; a started event's is the job as it was when it started.
@@ -32,8 +32,4 @@ class EventBodies:
         if event.type == "request.started":
             job = dataclasses.replace(job, status=Status.IN_PROGRESS, finished_at=None, output_key=None,
                                       poster_key=None, error_code=None, error_message=None, metadata={})
-        links = None
-        if job.status is Status.COMPLETED and job.output_key:
-            links = OutputLinks(self._storage.url_for(job.output_key),
-                                self._storage.url_for(job.poster_key) if job.poster_key else None)
-        return result_body(job, links)
+        return result_body(job, links_for(self._storage, job))

@@ -29,10 +29,11 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from reelserve.api.deps import KeyDep, Services, ServicesDep, bearer
-from reelserve.api.routes.requests import not_found, output_links
-from reelserve.api.wire import ErrorResponse, result_body, status_body
+from reelserve.api.routes.requests import not_found
+from reelserve.api.wire import ErrorResponse
 from reelserve.ids import is_request_id
 from reelserve.store import ApiKey, Job, Status
+from reelserve.wire import links_for, result_body, status_body
 
 RESYNC_SECONDS = 15.0
 PROGRESS_EVERY_SECONDS = 1.0
@@ -85,7 +86,7 @@ async def _events(request_id: str, caller: _Caller, svc: Services,
             job, position = found
             number += 1
             if job.status.is_terminal:
-                body = result_body(job, output_links(svc, job))
+                body = result_body(job, links_for(svc.storage, job))
                 yield {"event": "result", "id": str(number), "data": json.dumps(body, separators=(",", ":"))}
                 return
             body = status_body(svc.config.base_url, job, position)

@@ -13,7 +13,8 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from reelserve.api.deps import KeyDep, ServicesDep
-from reelserve.api.wire import ErrorResponse, HealthResponse, LivenessResponse, iso
+from reelserve.api.wire import ErrorResponse, HealthResponse, LivenessResponse
+from reelserve.wire import iso
 
 router = APIRouter(tags=["health"])
 

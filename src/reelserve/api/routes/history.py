@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from reelserve.api.deps import KeyDep, ServicesDep
-from reelserve.api.routes.requests import output_links
-from reelserve.api.wire import ErrorResponse, HistoryResponse, history_item
+from reelserve.api.wire import ErrorResponse, HistoryResponse
 from reelserve.errors import InvalidInputError
+from reelserve.wire import history_item, links_for
 
 router = APIRouter(tags=["requests"])
 
@@ -46,5 +46,5 @@ def list_requests(svc: ServicesDep, key: KeyDep,
                                                       description="next_cursor of the previous page.")] = None,
                   ) -> dict[str, Any]:
     page = svc.store.history(key.id, limit, decode_cursor(cursor) if cursor else None)
-    return {"requests": [history_item(job, output_links(svc, job)) for job in page.jobs],
+    return {"requests": [history_item(job, links_for(svc.storage, job)) for job in page.jobs],
             "next_cursor": encode_cursor(page.next_before) if page.next_before is not None else None}

@@ -10,9 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from reelserve.api.body import IDEMPOTENCY_KEY, check_idempotency_key, read_input
 from reelserve.api.deps import ApiConfig, KeyDep, ServicesDep
 from reelserve.api.webhook_query import ALWAYS_SENT, webhook_from
-from reelserve.api.wire import ErrorResponse, SubmitResponse, submit_body
+from reelserve.api.wire import ErrorResponse, SubmitResponse
 from reelserve.catalog import RECIPES, Recipe, input_model_for, recipe_for
 from reelserve.errors import UnknownModelError
+from reelserve.wire import submit_body
 
 router = APIRouter(tags=["models"])
 

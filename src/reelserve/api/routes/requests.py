@@ -7,11 +7,11 @@ from typing import Any, NoReturn
 from fastapi import APIRouter
 
 from reelserve.api.deps import KeyDep, ServicesDep
-from reelserve.api.wire import (CancelResponse, ErrorResponse, OutputLinks, ResultResponse, StatusResponse,
-                                cancel_body, result_body, status_body)
+from reelserve.api.wire import CancelResponse, ErrorResponse, ResultResponse, StatusResponse
 from reelserve.errors import RequestExpiredError, RequestNotFoundError
 from reelserve.ids import is_request_id
-from reelserve.store import Job, Status
+from reelserve.store import Job
+from reelserve.wire import cancel_body, links_for, result_body, status_body
 
 router = APIRouter(prefix="/v1/requests/{request_id}", tags=["requests"], responses={401: {"model": ErrorResponse},
                                                                    404: {"model": ErrorResponse},
@@ -60,15 +60,7 @@ def get_status(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]
             summary="Outputs and metadata; the current state while unfinished")
 def get_result(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
     job = owned_job(svc, key, request_id)
-    return result_body(job, output_links(svc, job))
-
-
-def output_links(svc: ServicesDep, job: Job) -> OutputLinks | None:
-    """Freshly signed links to a completed job's files; None for any other job."""
-    if job.status is not Status.COMPLETED or not job.output_key:
-        return None
-    return OutputLinks(svc.storage.url_for(job.output_key),
-                       svc.storage.url_for(job.poster_key) if job.poster_key else None)
+    return result_body(job, links_for(svc.storage, job))
 
 
 @router.post("/cancel", operation_id="cancel_request", response_model=CancelResponse, summary="Cancel a queued request")

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from reelserve.api.deps import KeyDep, ServicesDep
 from reelserve.api.routes.requests import owned_job
-from reelserve.api.wire import ErrorResponse, WebhookLogResponse, WebhookSecretResponse, webhook_log_body
+from reelserve.api.wire import ErrorResponse, WebhookLogResponse, WebhookSecretResponse
+from reelserve.wire import webhook_log_body
 
 router = APIRouter(tags=["webhooks"], responses={401: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 
