@@ -9,7 +9,21 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from typing import Any
+
+
+class FailureCode(StrEnum):
+    """Why a request failed: its result's `error.code`, and the `error_code` label of the outcome metric.
+
+    The one table: exceptions carry one as `code`, the worker and the store write them, nothing spells them.
+    """
+
+    GENERATION_FAILED = "generation_failed"  # the engine could not make this video
+    INVALID_INPUT = "invalid_input"  # the engine, or the stored input's schema, refused this input
+    OUT_OF_MEMORY = "out_of_memory"  # the GPU ran out of memory for this input
+    INTERNAL_ERROR = "internal_error"  # a bug, logged with its traceback; the client sees a generic message
+    INTERRUPTED = "interrupted"  # the worker running it died MAX_ATTEMPTS times
 
 
 class ReelserveError(Exception):
@@ -150,25 +164,25 @@ class WorkerStateError(ReelserveError):
 class GenerationError(ReelserveError):
     """The video could not be generated."""
 
-    code = "generation_failed"
+    code = FailureCode.GENERATION_FAILED
 
 
 class EngineInputError(GenerationError):
     """The engine rejected this input."""
 
-    code = "invalid_input"
+    code = FailureCode.INVALID_INPUT
 
 
 class StoredInputError(GenerationError):
     """This request's stored input does not pass its model's input schema."""
 
-    code = "invalid_input"
+    code = FailureCode.INVALID_INPUT
 
 
 class EngineOutOfMemoryError(GenerationError):
     """The GPU ran out of memory while generating this video; try a shorter duration."""
 
-    code = "out_of_memory"
+    code = FailureCode.OUT_OF_MEMORY
 
 
 # --- configuration errors: the operator can fix these ------------------------------------------

@@ -23,12 +23,42 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 5 * 60  # a signature older or newer than this is refused: replayed, or a clock far off
 
-EVENT_TYPES = ("request.started", "request.completed", "request.failed", "request.cancelled")
+
+
+class EventType(StrEnum):
+    """The four events a request announces, as webhooks and `/events` spell them: `request.<kind>`.
+
+    The one place the words are written; the store keeps the kind (`started`...), the wire the type.
+    """
+
+    STARTED = "request.started"
+    COMPLETED = "request.completed"
+    FAILED = "request.failed"
+    CANCELLED = "request.cancelled"
+
+    @property
+    def kind(self) -> str:
+        """`completed` for `request.completed`: what the store and a subscription's filter hold."""
+        return self.value.removeprefix("request.")
+
+    @classmethod
+    def of(cls, kind: str) -> EventType:
+        """The event type for a stored kind; ValueError names the kinds there are."""
+        try:
+            return cls("request." + kind)
+        except ValueError:
+            raise ValueError(f"unknown event {kind!r}: one of {', '.join(t.kind for t in cls)}") from None
+
+    @classmethod
+    def named(cls, name: str) -> EventType:
+        """What a user wrote, `completed` or `request.completed`; ValueError names the kinds there are."""
+        return cls.of(name.strip().removeprefix("request."))
 
 
 class WebhookVerificationError(ValueError):

@@ -13,6 +13,7 @@ from typing import Any
 
 from reelserve.storage import MediaStorage
 from reelserve.store import Job, Status, WebhookDelivery
+from reelserve.webhooks import EventType
 
 
 def iso(value: datetime | None) -> str | None:
@@ -91,7 +92,7 @@ def history_item(job: Job, links: OutputLinks | None) -> dict[str, Any]:
 def webhook_log_body(job: Job, deliveries: list[WebhookDelivery]) -> dict[str, Any]:
     subscription = None
     if job.webhook is not None:
-        subscription = {"url": job.webhook.url, "events": [f"request.{k}" for k in job.webhook.kinds]}
+        subscription = {"url": job.webhook.url, "events": [EventType.of(k).value for k in job.webhook.kinds]}
     return {"request_id": job.id, "webhook": subscription, "deliveries": [{
         "webhook_id": d.event.id, "type": d.event.type, "state": d.event.state.value,
         # The store clears it when an event is delivered or failed: null then.

@@ -13,6 +13,7 @@ from __future__ import annotations
 from reelserve.addresses import AddressRefused, UrlRefused, parse_webhook_url
 from reelserve.errors import InvalidInputError
 from reelserve.store import EVENT_KINDS, OPTIONAL_EVENTS, Webhook
+from reelserve.webhooks import EventType
 
 ALWAYS_SENT = [kind for kind in EVENT_KINDS if kind not in OPTIONAL_EVENTS]
 
@@ -48,8 +49,12 @@ def _checked_url(url: str, allow_private: bool) -> str:
 def _checked_events(events: str | None) -> frozenset[str]:
     if events is None:
         return frozenset()
-    names = [name.strip().removeprefix("request.") for name in events.split(",") if name.strip()]
-    unknown = [name for name in names if name not in EVENT_KINDS]
+    names, unknown = [], []
+    for name in filter(str.strip, events.split(",")):
+        try:
+            names.append(EventType.named(name).kind)
+        except ValueError:
+            unknown.append(name.strip().removeprefix("request."))
     if unknown:
         raise _refused("webhook_events", f"{', '.join(map(repr, unknown))} is not an event; name any of "
                        f"{', '.join(EVENT_KINDS)}, comma-separated", "webhook_event_unknown")

@@ -8,12 +8,13 @@ import json
 
 from reelserve.storage import MediaStorage
 from reelserve.store import Job, JobStore, Status, WebhookEvent
+from reelserve.webhooks import EventType
 from reelserve.wire import iso, links_for, result_body
 
 # The job's status as the event saw it. Terminal states never change again, so a terminal event's
 # data is the job as it is now; a started event's is the job as it was when it started.
-STATUS_OF = {"request.started": Status.IN_PROGRESS, "request.completed": Status.COMPLETED,
-             "request.failed": Status.FAILED, "request.cancelled": Status.CANCELLED}
+STATUS_OF = {EventType.STARTED: Status.IN_PROGRESS, EventType.COMPLETED: Status.COMPLETED,
+             EventType.FAILED: Status.FAILED, EventType.CANCELLED: Status.CANCELLED}
 
 
 class EventBodies:
@@ -29,7 +30,7 @@ class EventBodies:
         return json.dumps(envelope, separators=(",", ":")).encode()
 
     def _data(self, event: WebhookEvent, job: Job) -> dict:
-        if event.type == "request.started":
+        if event.type is EventType.STARTED:
             job = dataclasses.replace(job, status=Status.IN_PROGRESS, finished_at=None, output_key=None,
                                       poster_key=None, error_code=None, error_message=None, metadata={})
         return result_body(job, links_for(self._storage, job))

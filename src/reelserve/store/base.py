@@ -29,11 +29,11 @@ from typing import Any, ClassVar
 import aiosql
 
 from reelserve import metrics
-from reelserve.errors import IdempotencyKeyReusedError, InvalidTransitionError, LeaseLostError, TooManyRequestsError
+from reelserve.errors import FailureCode, IdempotencyKeyReusedError, InvalidTransitionError, LeaseLostError, TooManyRequestsError
 from reelserve.store import wake
 from reelserve.store.job import (OPTIONAL_EVENTS, ApiKey, DeliveryState, HistoryPage, Job, Status, Webhook, WebhookAttempt,
                                  WebhookDelivery, WebhookEvent, WorkerInfo)
-from reelserve.webhooks import new_secret
+from reelserve.webhooks import EventType, new_secret
 
 KEY_PREFIX = "rs_"
 HISTORY_START = 2**62  # above every seq: the first page of a history
@@ -325,7 +325,8 @@ class JobStore(abc.ABC):
         """Requeue running jobs whose lease ran out; fail those already claimed `max_attempts` times."""
         now, message = utcnow(), INTERRUPTED_MESSAGE.format(attempts=max_attempts)
         with self._transaction() as conn:
-            interrupted = self._rows(conn, "reap_interrupted", now=now, message=message, max_attempts=max_attempts)
+            interrupted = self._rows(conn, "reap_interrupted", now=now, code=FailureCode.INTERRUPTED.value,
+                                     message=message, max_attempts=max_attempts)
             requeued = self._rows(conn, "reap_requeue", now=now)
             for row in interrupted:
                 self._changed(conn, row["id"])
@@ -368,7 +369,7 @@ class JobStore(abc.ABC):
         """Write the job's `kind` event into the outbox, in the caller's transaction (nothing when the
         job has no webhook, asked not to hear of `kind`, or already announced it)."""
         asked = f"%,{kind},%" if kind in OPTIONAL_EVENTS else "%"
-        if self._run(conn, "enqueue_webhook", id=event_id(job_id, kind), job_id=job_id, type=f"request.{kind}",
+        if self._run(conn, "enqueue_webhook", id=event_id(job_id, kind), job_id=job_id, type=EventType.of(kind).value,
                      asked=asked, now=now) == 1:
             self._signal(conn, wake.WEBHOOKS)
 
@@ -527,7 +528,7 @@ class JobStore(abc.ABC):
 
     def _event(self, row: Row) -> WebhookEvent:
         time = self._from_db_time
-        return WebhookEvent(id=row["id"], job_id=row["job_id"], owner=row["owner"], type=row["type"], url=row["url"],
+        return WebhookEvent(id=row["id"], job_id=row["job_id"], owner=row["owner"], type=EventType(row["type"]), url=row["url"],
                             created_at=time(row["created_at"]), state=DeliveryState(row["state"]),
                             attempts=row["attempts"], next_attempt_at=time(row["next_attempt_at"]))
 

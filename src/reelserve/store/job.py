@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from reelserve.webhooks import EventType
+
 
 class Status(str, enum.Enum):
     IN_QUEUE = "in_queue"
@@ -27,8 +29,8 @@ class Status(str, enum.Enum):
 TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
 
 # The events a webhook can announce: every terminal one always, `started` only when asked for.
-EVENT_KINDS = ("started", "completed", "failed", "cancelled")
-OPTIONAL_EVENTS = frozenset({"started"})
+EVENT_KINDS = tuple(event.kind for event in EventType)
+OPTIONAL_EVENTS = frozenset({EventType.STARTED.kind})
 
 
 def delivers(status_code: int | None) -> bool:
@@ -62,7 +64,7 @@ class WebhookEvent:
     id: str
     job_id: str
     owner: str
-    type: str  # request.started, request.completed, request.failed, request.cancelled
+    type: EventType
     url: str
     created_at: datetime
     state: DeliveryState = DeliveryState.PENDING

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from reelserve import metrics
+from reelserve.errors import FailureCode
 from reelserve.storage import MediaStorage
 from reelserve.store import JobStore
 from reelserve.store.base import Reaped
@@ -61,7 +62,8 @@ class Janitor:
         for job_id in reaped.interrupted:
             log.warning("job %s: interrupted too many times; failed with code 'interrupted'", job_id)
             job = self.store.get(job_id)
-            metrics.OUTCOMES.labels(job.model_id if job else "unknown", "interrupted", "interrupted").inc()
+            metrics.OUTCOMES.labels(job.model_id if job else "unknown", FailureCode.INTERRUPTED,
+                                    FailureCode.INTERRUPTED).inc()
         metrics.LEASE_REAPS.labels("requeued").inc(len(reaped.requeued))
         metrics.LEASE_REAPS.labels("failed").inc(len(reaped.interrupted))
         return reaped

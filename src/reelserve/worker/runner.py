@@ -39,6 +39,7 @@ from reelserve.catalog import input_model_for, recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
 from reelserve.engines.runtime import cuda_memory
 from reelserve.errors import (
+    FailureCode,
     GenerationError,
     LeaseLostError,
     StoreBusyError,
@@ -428,7 +429,7 @@ class Worker:
             self._fail(job, lease, exc.code, exc.message, metadata)
         except Exception:
             log.exception("job %s: unexpected error", job.id)
-            self._fail(job, lease, "internal_error", INTERNAL_ERROR_MESSAGE, metadata)
+            self._fail(job, lease, FailureCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE, metadata)
 
     def _generate(self, job: Job, spec: GenerationSpec, lease: Lease) -> Clip:
         """Run the engine, writing its progress; a lost or handed-back lease stops it at the next step."""

@@ -100,10 +100,10 @@ SET status = 'in_queue', attempts = attempts - 1, started_at = NULL, progress = 
     lease_owner = NULL, lease_expires_at = NULL
 WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
 
--- name: reap_interrupted(now, message, max_attempts)
+-- name: reap_interrupted(now, code, message, max_attempts)
 -- Run before reap_requeue in the same transaction: a job already claimed max_attempts times fails.
 UPDATE jobs
-SET status = 'failed', finished_at = :now, error_code = 'interrupted', error_message = :message,
+SET status = 'failed', finished_at = :now, error_code = :code, error_message = :message,
     lease_owner = NULL, lease_expires_at = NULL
 WHERE status = 'in_progress' AND lease_expires_at < :now AND attempts >= :max_attempts
 RETURNING id;
