@@ -7,7 +7,7 @@ RunComfy error codes in one table (`reelserve.api.errors`); nothing else decides
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
@@ -194,3 +194,26 @@ class ConfigurationError(ReelserveError):
 
 class WeightsUnavailableError(ConfigurationError):
     """The model weights could not be loaded."""
+
+
+# --- pydantic's errors in our words: the one place they are reworded -----------------------------
+
+
+def field_problems(errors: Iterable[Mapping[str, Any]], *, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """pydantic's `exc.errors()` as `{"loc", "msg", "type"}` entries in plain words, each `loc` after `prefix`
+    (`("body",)` for a request body): "Value error, " dropped, "unknown field" and "required field is missing"
+    for the two a user meets most."""
+    return [{"loc": [*prefix, *error["loc"]], "msg": _plain(error), "type": error["type"]} for error in errors]
+
+
+def problems_line(problems: Iterable[Mapping[str, Any]], *, joiner: str = ".") -> str:
+    """`field.path: message; ...`, for a log line, a CLI's stderr or an error message."""
+    return "; ".join(f"{joiner.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
+
+
+def _plain(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    if error["type"] == "missing":
+        return "required field is missing"
+    return str(error["msg"]).removeprefix("Value error, ")

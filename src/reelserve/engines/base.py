@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reelserve.catalog import Recipe, TextToVideoInput, draw_seed
+from pydantic import ValidationError
+
+from reelserve.catalog import Recipe, TextToVideoInput, draw_seed, input_model_for, recipe_for
+from reelserve.errors import GenerationError, StoredInputError, field_problems, problems_line
 from reelserve.engines.shots import ShotPlan, plan_shots
 from reelserve.media.clip import Clip
 
@@ -46,6 +49,24 @@ class GenerationSpec:
             multi_prompt=tuple((shot.prompt, shot.duration) for shot in request.multi_prompt),
             enhance_prompt=request.enhance_prompt,
         )
+
+    @classmethod
+    def from_stored(cls, model_id: str, stored_input: dict[str, Any]) -> GenerationSpec:
+        """A queued request's stored input, validated again by its model's input schema, in the engine's terms.
+
+        The API stored what that same schema produced, so this fails only for a request queued by another
+        version of reelserve whose schema or catalog has since changed: a GenerationError the user sees.
+        """
+        recipe = recipe_for(model_id)
+        if recipe is None:  # the API only queues known model ids; a removed catalog entry lands here
+            raise GenerationError(f"model {model_id!r} is no longer served by this worker")
+        try:
+            request = input_model_for(recipe).model_validate(stored_input)
+        except ValidationError as exc:
+            problems = problems_line(field_problems(exc.errors(include_url=False)))
+            raise StoredInputError(f"This request's input no longer passes the {model_id} schema ({problems}); "
+                                   "submit it again.") from exc
+        return cls.from_request(recipe, request)
 
     @property
     def num_frames(self) -> int:

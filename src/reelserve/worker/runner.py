@@ -32,10 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pydantic import ValidationError
 
 from reelserve import metrics
-from reelserve.catalog import input_model_for, recipe_for
 from reelserve.engines.base import Engine, GenerationSpec
 from reelserve.engines.runtime import cuda_memory
 from reelserve.errors import (
@@ -43,7 +41,6 @@ from reelserve.errors import (
     GenerationError,
     LeaseLostError,
     StoreBusyError,
-    StoredInputError,
     UnavailableError,
     disk_faults,
 )
@@ -85,24 +82,6 @@ class Rendered:
     clip: Clip
     started: float  # time.perf_counter() when generation began
     rendered: float  # and when it ended
-
-
-def spec_for(job: Job) -> GenerationSpec:
-    """The job's stored input, validated again by its model's input schema, in the engine's terms.
-
-    The API stored what that same schema produced, so this fails only for a job queued by another
-    version of reelserve whose schema has since changed.
-    """
-    recipe = recipe_for(job.model_id)
-    if recipe is None:  # the API only queues known model ids; a removed catalog entry lands here
-        raise GenerationError(f"model {job.model_id!r} is no longer served by this worker")
-    try:
-        request = input_model_for(recipe).model_validate(job.input)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
-        raise StoredInputError(f"This request's input no longer passes the {job.model_id} schema ({problems}); "
-                               "submit it again.") from exc
-    return GenerationSpec.from_request(recipe, request)
 
 
 class Worker:
@@ -395,7 +374,7 @@ class Worker:
             metrics.QUEUE_WAIT.labels(job.model_id).observe((job.started_at - job.created_at).total_seconds())
         metadata: dict[str, Any] = {"engine": self.engine_info}
         with self._deciding_outcome(job, lease, metadata):
-            spec = spec_for(job)
+            spec = GenerationSpec.from_stored(job.model_id, job.input)
             metadata["seed"] = spec.seed
             started = time.perf_counter()
             clip = self._generate(job, spec, lease)
