@@ -1,19 +1,21 @@
-"""Which URLs and addresses a webhook may be sent to: the server-side request forgery (SSRF) rules.
+"""Which URLs and addresses the server may connect out to: the server-side request forgery (SSRF) rules.
 
-A webhook URL is chosen by whoever holds an API key, and the server connects to it from inside the
-deployment. Unless `allow_private` is set (a private deployment, or tests on 127.0.0.1), only
-globally reachable unicast addresses are allowed: no loopback, private, shared (CGNAT), link-local
-(which holds the cloud metadata service, 169.254.169.254), multicast, reserved or unspecified
-address, in IPv4 or IPv6, and no IPv6 form that carries one of those IPv4 addresses (mapped,
-6to4, NAT64 of a private one). Python's own `ipaddress` flags are checked first; the IANA
-special-purpose registries below are checked after them, because Python 3.11's tables predate the
-fix for CVE-2024-4032 (they pass 64:ff9b:1::/48, fec0::/10, 5f00::/16, 3fff::/20...).
+Webhook URLs and input-image URLs are chosen by whoever holds an API key, and the server connects to
+them from inside the deployment; both follow these rules, each under its own setting. Unless
+`allow_private` is set (a private deployment, or tests on 127.0.0.1), only globally reachable unicast
+addresses are allowed: no loopback, private, shared (CGNAT), link-local (which holds the cloud
+metadata service, 169.254.169.254), multicast, reserved or unspecified address, in IPv4 or IPv6,
+and no IPv6 form that carries one of those IPv4 addresses (mapped, 6to4, NAT64 of a private one).
+Python's own `ipaddress` flags are checked first; the IANA special-purpose registries below are
+checked after them, because Python 3.11's tables predate the fix for CVE-2024-4032 (they pass
+64:ff9b:1::/48, fec0::/10, 5f00::/16, 3fff::/20...).
 
 Host spellings a resolver reads as IPv4 are all caught: `2130706433`, `0x7f000001`, `0177.0.0.1` and
 `127.1` are 127.0.0.1 to `inet_aton`, which is what the C library (and so any HTTP client) uses.
 
-`parse_webhook_url` is the one parser of a webhook URL: submit checks with it, and the sender
-sends what it returns, so nothing is accepted that the sender cannot attempt.
+`parse_url` is the one parser of such a URL: submit checks with it, and the webhook sender and the
+image fetcher connect to what it returns, so nothing is accepted that they cannot attempt.
+`parse_webhook_url` is it with the webhook's own advice.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 class UrlRefused(ValueError):
-    """A webhook URL the server will not send to; `code` names the rule (a 422's detail type)."""
+    """A URL the server will not connect to; `code` names the rule (a 422's detail type)."""
 
     def __init__(self, message: str, code: str = "url_parsing") -> None:
         super().__init__(message)
@@ -129,20 +131,23 @@ class UrlRefused(ValueError):
 
 
 class AddressRefused(UrlRefused):
-    """The URL's host is, or resolves to, an address webhooks may not reach; the message says which and why."""
+    """The URL's host is, or resolves to, an address the server may not reach; the message says which and why."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, "url_refused")
 
 
 @dataclass(frozen=True)
-class WebhookTarget:
-    """A checked webhook URL: what the sender sends to."""
+class UrlTarget:
+    """A checked URL: what the webhook sender sends to, or the image fetcher fetches."""
 
     url: httpx.URL
     host: str  # ASCII (IDNA-encoded), without brackets or a trailing dot: what is resolved and named in TLS
     port: int
     address: IPAddress | None  # the address the host spells, or None for a name (resolved at each attempt)
+
+
+WebhookTarget = UrlTarget  # the name the webhook sender knows it by
 
 
 def literal_address(host: str) -> IPAddress | None:
@@ -161,7 +166,7 @@ def literal_address(host: str) -> IPAddress | None:
 
 
 def refusal(address: IPAddress) -> str | None:
-    """Why `address` is refused, or None when a webhook may go there."""
+    """Why `address` is refused, or None when the server may connect there."""
     if isinstance(address, ipaddress.IPv6Address):
         carried = _carried_ipv4(address)
         if carried is not None and (why := refusal(carried)):
@@ -233,9 +238,16 @@ def resolve(host: str, port: int, *, allow_private: bool) -> IPAddress:
     return addresses[0]
 
 
-def parse_webhook_url(url: str, *, allow_private: bool) -> WebhookTarget:
-    """Check a webhook URL as the sender will send it (with httpx, the sender's own parser) and judge a
-    literal address; UrlRefused (AddressRefused for an address) when it could never be attempted."""
+def parse_webhook_url(url: str, *, allow_private: bool) -> UrlTarget:
+    """parse_url for a webhook URL, whose receiver authenticates requests by their signature."""
+    return parse_url(url, allow_private=allow_private, credentials_advice="authenticate the request by its "
+                     "webhook-signature header instead")
+
+
+def parse_url(url: str, *, allow_private: bool, credentials_advice: str) -> UrlTarget:
+    """Check a URL as the server will connect to it (with httpx, the sender's and fetcher's own parser) and
+    judge a literal address; UrlRefused (AddressRefused for an address) when it could never be attempted.
+    `credentials_advice` ends the refusal of a URL with user:password@: what to do instead."""
     if len(url) > MAX_URL_LENGTH:
         raise UrlRefused(f"is longer than {MAX_URL_LENGTH} characters", "url_too_long")
     _refuse_control_characters(url)
@@ -244,11 +256,11 @@ def parse_webhook_url(url: str, *, allow_private: bool) -> WebhookTarget:
     except httpx.InvalidURL as exc:
         _refuse_literal_in(url, allow_private)  # the better reason, where there is one
         raise UrlRefused(f"is not a URL ({exc}); send an absolute http or https URL, URL-encoded") from exc
-    _check_shape(parsed)
+    _check_shape(parsed, credentials_advice)
     host, address = _host_of(parsed)
     if address is not None and not allow_private and (why := refusal(address)):
         raise AddressRefused(why)
-    return WebhookTarget(parsed, host, parsed.port or (443 if parsed.scheme == "https" else 80), address)
+    return UrlTarget(parsed, host, parsed.port or (443 if parsed.scheme == "https" else 80), address)
 
 
 def _refuse_control_characters(url: str) -> None:
@@ -268,12 +280,11 @@ def _refuse_literal_in(url: str, allow_private: bool) -> None:
         check_literal(host, allow_private=False)
 
 
-def _check_shape(parsed: httpx.URL) -> None:
+def _check_shape(parsed: httpx.URL, credentials_advice: str) -> None:
     if parsed.scheme not in ("http", "https") or not parsed.raw_host:
         raise UrlRefused("must be an absolute http:// or https:// URL with a host, URL-encoded", "url_scheme")
     if parsed.userinfo:
-        raise UrlRefused("must not carry credentials (user:password@); authenticate the request by its "
-                         "webhook-signature header instead", "url_credentials")
+        raise UrlRefused(f"must not carry credentials (user:password@); {credentials_advice}", "url_credentials")
     if parsed.fragment:
         raise UrlRefused("must not have a #fragment, which is never sent", "url_fragment")
     if parsed.port is not None and not 1 <= parsed.port <= 65535:

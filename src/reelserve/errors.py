@@ -64,6 +64,21 @@ class IdempotencyKeyReusedError(InvalidInputError):
     """This Idempotency-Key was already used with a different body: use a new key for a new request."""
 
 
+class InputImageError(InvalidInputError):
+    """An input image could not be used: fix the field listed in `detail` and submit again."""
+
+    def __init__(self, reason: str, code: str, *, field: str | None = None) -> None:
+        # The image code knows why, not which request field held the image: the caller names it with `at`.
+        self.reason, self.code, self.field = reason, code, field
+        where = f" {field}" if field else ""
+        detail = [{"loc": ["body", field], "msg": reason, "type": code}] if field else None
+        super().__init__(f"Invalid input image{where}: {reason}.", detail=detail)
+
+    def at(self, field: str) -> InputImageError:
+        """This refusal, naming the request field the image came from (`start_image_url`), for the 422."""
+        return InputImageError(self.reason, self.code, field=field)
+
+
 class TooManyRequestsError(ReelserveError):
     """Too many requests for this API key: wait and retry (see Retry-After)."""
 
