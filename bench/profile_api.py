@@ -42,7 +42,7 @@ BUCKETS: list[tuple[str, tuple[str, ...]]] = [
     ("API key check (keycache)", ("(reelserve/api/keycache.py", "(reelserve/api/deps.py")),
     ("request body read and checks", ("(reelserve/api/body.py", "(reelserve/catalog/")),
     ("route handlers and wire", ("(reelserve/api/routes/", "(reelserve/wire.py")),
-    ("our middleware (access log, ids, limits)", ("(reelserve/api/access.py", "(reelserve/api/limits.py")),
+    ("our middleware (access log, ids, limits)", ("(reelserve/api/middleware/",)),
     ("metrics (prometheus-client)", ("(reelserve/metrics.py", "(prometheus_client/")),
     ("errors table", ("(reelserve/api/errors.py",)),
     ("FastAPI (dependencies, routing, encoding)", ("(fastapi/",)),

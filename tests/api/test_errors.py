@@ -7,8 +7,10 @@ import pytest
 from reelserve.api.deps import Services
 from tests.api.conftest import PRO, STANDARD, Api
 
+# Every route that looks up one request (api/owned.py): each answers for an id the caller lacks in the same way.
 ENDPOINTS = [("get", "/v1/requests/{id}/status"), ("get", "/v1/requests/{id}/result"),
-             ("post", "/v1/requests/{id}/cancel")]
+             ("post", "/v1/requests/{id}/cancel"), ("get", "/v1/requests/{id}/events"),
+             ("get", "/v1/requests/{id}/webhooks")]
 
 
 def assert_error(response, status: int, code: int) -> dict:

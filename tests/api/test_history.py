@@ -79,3 +79,11 @@ def test_a_cursor_of_seq_0_is_a_page_after_everything_not_the_first_page(api: Ap
     oldest = api.store.get(ids[0]).seq
     assert listed(api, cursor=encode_cursor(oldest)) == {"requests": [], "next_cursor": None}
     assert [r["request_id"] for r in listed(api, cursor=encode_cursor(oldest + 1))["requests"]] == [ids[0]]
+
+
+def test_a_bad_parameter_is_named_where_then_which_with_pydantics_reason_in_the_message(api: Api) -> None:
+    body = assert_error(api.client.get("/v1/requests", params={"limit": 0}, headers=api.headers), 422, 422001)
+    expected = "Invalid request: query limit: Input should be greater than or equal to 1. Fix it and send it again."
+    assert body["error_message"] == expected, body
+    assert body["detail"] == [{"loc": ["query", "limit"], "msg": "Input should be greater than or equal to 1",
+                               "type": "greater_than_equal"}], body["detail"]

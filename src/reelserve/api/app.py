@@ -10,11 +10,10 @@ from fastapi.openapi.utils import get_openapi
 from reelserve.api.changes import ChangeFeed
 from reelserve.api.deps import ApiConfig, Services
 from reelserve.api.docs import install_docs
-from reelserve.api.keycache import KeyCache
-from reelserve.api.playground import install_playground
 from reelserve.api.errors import install_error_handlers
-from reelserve.api.limits import BodyLimitMiddleware
-from reelserve.api.access import AccessMiddleware
+from reelserve.api.keycache import KeyCache
+from reelserve.api.middleware import AccessMiddleware, BodyLimitMiddleware
+from reelserve.api.playground import install_playground
 from reelserve.api.routes import events, health, history, media, metrics, models, requests, webhooks
 from reelserve.catalog import RECIPES, input_model_for
 from reelserve.storage import LocalMediaStorage, MediaStorage

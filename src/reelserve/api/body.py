@@ -16,7 +16,7 @@ from typing import Any
 from annotated_types import MaxLen
 from pydantic import BaseModel, ValidationError
 
-from reelserve.errors import InvalidInputError
+from reelserve.errors import InvalidInputError, field_problems, problems_line
 
 MAX_REPORTED = 20  # errors listed in `detail`; the message counts the rest
 MAX_NUMBER_DIGITS = 30  # the largest number a field takes (seed, 2**63-1) has 19
@@ -128,7 +128,8 @@ def validate_input(model: type[BaseModel], body: dict[str, Any]) -> BaseModel:
     try:
         validated = model.model_validate(known)
     except ValidationError as exc:
-        errors.add(_field_error(e) for e in exc.errors(include_url=False, include_context=False, include_input=False))
+        errors.add(field_problems(exc.errors(include_url=False, include_context=False, include_input=False),
+                                  prefix=("body",)))
         raise errors.as_error(model) from None
     if errors:
         raise errors.as_error(model)
@@ -155,7 +156,8 @@ class Errors:
         return self.total > 0
 
     def as_error(self, model: type[BaseModel]) -> InvalidInputError:
-        summary = "; ".join(f"{_field_path(d['loc'])}: {d['msg']}" for d in self.entries)
+        # Each field by its path inside the body ("shots.0.prompt"); the body itself as "body".
+        summary = problems_line({**d, "loc": d["loc"][1:] or ["body"]} for d in self.entries)
         if self.total > len(self.entries):
             summary += f"; and {self.total - len(self.entries)} more errors"
         hint = " Fix these fields and submit again."
@@ -175,15 +177,3 @@ def _overlong_lists(model: type[BaseModel], body: dict[str, Any]) -> list[dict[s
                            "msg": f"has {len(value)} items; at most {limit} are accepted"})
     return errors
 
-
-def _field_path(loc: list[Any]) -> str:
-    return ".".join(map(str, loc[1:])) or "body"
-
-
-def _field_error(error: Any) -> dict[str, Any]:
-    msg = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif error["type"] == "missing":
-        msg = "required field is missing"
-    return {"loc": ["body", *error["loc"]], "msg": msg, "type": error["type"]}

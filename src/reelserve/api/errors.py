@@ -105,16 +105,15 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     # FastAPI's own checks of path, query and header parameters, in the one error shape (422001);
     # the bodies of the submit routes are checked by api/body.py.
     assert isinstance(exc, RequestValidationError)
-    detail = [{"loc": list(e["loc"]), "msg": e["msg"].removeprefix("Value error, "), "type": e["type"]}
-              for e in exc.errors()[:20]]
-    summary = "; ".join(f"{' '.join(map(str, d['loc']))}: {d['msg']}" for d in detail)
+    detail = errors.field_problems(exc.errors()[:20])
+    summary = errors.problems_line(detail, joiner=" ")  # "query limit: ...": where, then which
     return JSONResponse(error_body(422001, f"Invalid request: {summary}. Fix it and send it again.", detail),
                         status_code=422)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    """A 500001 with no trace in the body; the traceback goes to the log. api/access.py answers with it,
-    so that a 500 carries the request id and security headers like any other answer."""
+    """A 500001 with no trace in the body; the traceback goes to the log. api/middleware/access.py answers
+    with it, so that a 500 carries the request id and security headers like any other answer."""
     log.exception("unhandled error on %s %s", printable(request.method), printable(request.url.path), exc_info=exc)
     return JSONResponse(error_body(500001, errors.ReelserveError.__doc__.strip()), status_code=500)  # type: ignore[union-attr]
 

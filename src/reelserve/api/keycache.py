@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from reelserve.store import ApiKey, JobStore
-from reelserve.store.base import hash_api_key
+from reelserve.store.keys import hash_api_key
 
 MAX_ENTRIES = 10_000
 

@@ -64,14 +64,14 @@ def main() -> None:
     """The `reelserve` entry point: a setting the operator got wrong is one clear line and exit 2, not a traceback."""
     from pydantic import ValidationError
 
-    from reelserve.errors import ConfigurationError
+    from reelserve.errors import ConfigurationError, field_problems
 
     try:
         app()
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"])
-            typer.echo(f"error: REELSERVE_{field.upper()}: {error['msg'].removeprefix('Value error, ')}", err=True)
+        for problem in field_problems(exc.errors(include_url=False)):  # one line each: the variable, then why
+            variable = "REELSERVE_" + ".".join(map(str, problem["loc"])).upper()
+            typer.echo(f"error: {variable}: {problem['msg']}", err=True)
         raise SystemExit(2) from None
     except ConfigurationError as exc:
         typer.echo(f"error: {exc.message}", err=True)

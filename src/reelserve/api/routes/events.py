@@ -29,9 +29,8 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from reelserve.api.deps import KeyDep, Services, ServicesDep, bearer
-from reelserve.api.routes.requests import not_found
+from reelserve.api.owned import OwnedJobDep
 from reelserve.api.wire import ErrorResponse
-from reelserve.ids import is_request_id
 from reelserve.store import ApiKey, Job, Status
 from reelserve.wire import links_for, result_body, status_body
 
@@ -48,17 +47,15 @@ router = APIRouter(tags=["requests"])
                              "description": "`status` events while it runs, then one `result` event"},
                        401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
             summary="Follow a request: its status as server-sent events, then its result")
-async def stream_events(request_id: str, key: KeyDep, svc: ServicesDep,
+async def stream_events(job: OwnedJobDep, key: KeyDep, svc: ServicesDep,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
                         ) -> EventSourceResponse:
-    # Checked before the stream starts, so a foreign or unknown id gets the same JSON 404 as GET status.
-    found = await run_in_threadpool(svc.store.get, request_id, key.id) if is_request_id(request_id) else None
-    if found is None:
-        await run_in_threadpool(not_found, svc, key, request_id)
+    # Async, unlike most routes: anyio makes its shutdown event only on the event loop. OwnedJobDep looked
+    # the id up before the stream starts, so a foreign or unknown id gets the same JSON 404 as GET status.
     # The same bearer value KeyDep accepted (FastAPI resolves `bearer` once per request): kept to ask again.
     caller = _Caller(key, credentials.credentials.strip() if credentials else "")
     stopping = anyio.Event()  # set by sse-starlette when the server shuts down
-    return EventSourceResponse(_events(request_id, caller, svc, stopping), ping=PING_SECONDS, shutdown_event=stopping,
+    return EventSourceResponse(_events(job.id, caller, svc, stopping), ping=PING_SECONDS, shutdown_event=stopping,
                                shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 

@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from reelserve.api.deps import ServicesDep
-from reelserve.api.routes.health import LIVE_WITHIN_SECONDS
+from reelserve.api.liveness import LIVE_WITHIN_SECONDS, live_workers
 from reelserve.catalog import RECIPES
 from reelserve.errors import AuthenticationError
 from reelserve.metrics import RECORDS_TO_FOLDER, multiprocess_dir
@@ -39,11 +39,10 @@ class StoreCollector(Collector):
         for model in models:
             queued.add_metric([model], counts.get((model, Status.IN_QUEUE), 0))
             running.add_metric([model], counts.get((model, Status.IN_PROGRESS), 0))
-        workers = GaugeMetricFamily("reelserve_live_workers",
-                                    "Workers with a heartbeat in the last 30 s, by engine state (loading, ready).",
-                                    labels=["state"])
+        workers = GaugeMetricFamily("reelserve_live_workers", f"Workers with a heartbeat in the last "
+                                    f"{LIVE_WITHIN_SECONDS:g} s, by engine state (loading, ready).", labels=["state"])
         states: dict[str, int] = {"loading": 0, "ready": 0}
-        for worker in self.store.live_workers(LIVE_WITHIN_SECONDS):
+        for worker in live_workers(self.store):
             state = str(worker.engine.get("state", "unknown"))
             states[state] = states.get(state, 0) + 1
         for state, count in states.items():

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from starlette.concurrency import run_in_threadpool
 
 from reelserve.api.deps import KeyDep, ServicesDep
-from reelserve.api.routes.requests import owned_job
+from reelserve.api.owned import OwnedJobDep
 from reelserve.api.wire import ErrorResponse, WebhookLogResponse, WebhookSecretResponse
 from reelserve.wire import webhook_log_body
 
@@ -18,15 +17,14 @@ router = APIRouter(tags=["webhooks"], responses={401: {"model": ErrorResponse}, 
 
 @router.get("/v1/webhooks/default/secret", operation_id="get_webhook_secret", response_model=WebhookSecretResponse,
             summary="This API key's webhook signing secret")
-async def get_secret(key: KeyDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
+def get_secret(key: KeyDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
     # Replicate's path and shape. Made on first use; `reelserve keys rotate-webhook-secret` replaces it.
     response.headers["Cache-Control"] = "no-store"  # a credential: no browser or proxy keeps a copy
-    return {"key": await run_in_threadpool(svc.store.webhook_secret, key.id)}
+    return {"key": svc.store.webhook_secret(key.id)}
 
 
 @router.get("/v1/requests/{request_id}/webhooks", operation_id="get_request_webhooks",
             response_model=WebhookLogResponse, responses={404: {"model": ErrorResponse}},
             summary="A request's webhook deliveries: each event, and each attempt's status code, latency or error")
-def get_deliveries(request_id: str, key: KeyDep, svc: ServicesDep) -> dict[str, Any]:
-    job = owned_job(svc, key, request_id)
+def get_deliveries(job: OwnedJobDep, svc: ServicesDep) -> dict[str, Any]:
     return webhook_log_body(job, svc.store.webhook_deliveries(job.id))

@@ -1,4 +1,4 @@
-"""Body size limit, enforced while the body is read, so chunked bodies without a length are caught too."""
+"""The body size limit, enforced while the body is read, so chunked bodies without a length are caught too."""
 
 from __future__ import annotations
 
