@@ -114,7 +114,7 @@ def s3_url(s3_endpoint: str) -> str:
 # --- the fast lane: `make check` runs everything but these (`-m "not whole"`) ---------------------------
 
 # Whole processes, real browsers and multi-process faults: what `make test` adds to the fast lane.
-WHOLE = ("browser/", "e2e/", "reliability/", "scale/", "webhooks/test_processes.py", "worker/test_log_lines.py",
+WHOLE = ("browser/", "e2e/", "reliability/", "scale/", "delivery/test_processes.py", "worker/test_log_lines.py",
          "test_bench.py")
 
 

@@ -1,5 +1,5 @@
 """The webhook parts of the HTTP API, in process: ?webhook= at submit (refusals stored nothing),
-the signing secret, and the delivery log. Delivery itself: tests/webhooks/."""
+the signing secret, and the delivery log. Delivery itself: tests/delivery/."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import standardwebhooks
 from reelserve.client import Client, InProgress, Queued
 from reelserve.store import SqliteJobStore
 from tests.live import live_server
-from tests.webhooks.receiver import receiver
+from tests.delivery.receiver import receiver
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 BODY = {"prompt": "a red fox running through snow", "duration": 3}

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from reelserve.errors import IdempotencyKeyReusedError, LeaseLostError, TooManyRequestsError
 from reelserve.store import JobStore, Reaped, Status, SubmitLimits
-from reelserve.store import base as store_base
+from reelserve.store.admission import IDEMPOTENCY_TTL
 from tests.jobs import submit
+from tests.store.clock import MovableClock
 
 BODY = {"prompt": "a cat", "duration": 5}
 
@@ -224,10 +226,11 @@ class StoreContract:
         assert store.get(job.id).lease_expires_at > claimed.lease_expires_at
         assert store.renew_lease(job.id, "w2", 300) is False
 
-    def test_expired_leases_go_back_to_the_queue_at_its_front(self, store: JobStore, owner: str) -> None:
+    def test_expired_leases_go_back_to_the_queue_at_its_front(self, store: JobStore, owner: str,
+                                                               clock: MovableClock) -> None:
         stalled, waiting = submit(store, owner, "m", BODY), submit(store, owner, "m", BODY)
-        store.claim("w1", 0.01)
-        time.sleep(0.05)
+        store.claim("w1", 30)
+        clock.advance(31)
         assert store.reap_expired_leases() == Reaped(requeued=[stalled.id])
         back = store.get(stalled.id)
         assert (back.status, back.lease_owner, back.progress, back.attempts) == (Status.IN_QUEUE, None, None, 1)
@@ -240,10 +243,11 @@ class StoreContract:
         assert store.reap_expired_leases() == Reaped()
         assert store.get(job.id).lease_owner == "w1"
 
-    def test_a_zombie_cannot_renew_or_complete_after_takeover(self, store: JobStore, owner: str) -> None:
+    def test_a_zombie_cannot_renew_or_complete_after_takeover(self, store: JobStore, owner: str,
+                                                              clock: MovableClock) -> None:
         job = submit(store, owner, "m", BODY)
-        store.claim("zombie", 0.01)
-        time.sleep(0.05)
+        store.claim("zombie", 30)
+        clock.advance(31)
         store.reap_expired_leases()
         store.claim("w2", 30)
         assert store.renew_lease(job.id, "zombie", 30) is False
@@ -252,11 +256,12 @@ class StoreContract:
         store.complete(job.id, "w2", "w2/video.mp4", {})
         assert store.get(job.id).output_key == "w2/video.mp4"
 
-    def test_third_interruption_fails_the_job_as_interrupted(self, store: JobStore, owner: str) -> None:
+    def test_third_interruption_fails_the_job_as_interrupted(self, store: JobStore, owner: str,
+                                                             clock: MovableClock) -> None:
         job = submit(store, owner, "m", BODY)
         for attempt in range(1, 4):
-            assert store.claim(f"w{attempt}", 0.01).attempts == attempt
-            time.sleep(0.05)
+            assert store.claim(f"w{attempt}", 30).attempts == attempt
+            clock.advance(31)
             reaped = store.reap_expired_leases(max_attempts=3)
         assert reaped == Reaped(interrupted=[job.id])
         failed = store.get(job.id)
@@ -272,6 +277,36 @@ class StoreContract:
         back = store.get(job.id)
         assert (back.status, back.attempts, back.lease_owner, back.started_at) == (Status.IN_QUEUE, 0, None, None)
         assert store.claim("w2", 30).attempts == 1
+
+    # --- outcomes -----------------------------------------------------------------------------------
+
+    def test_each_ending_is_counted_once_by_the_call_that_commits_it(self, store: JobStore, owner: str,
+                                                                     clock: MovableClock) -> None:
+        model = f"counted-{secrets.token_hex(4)}"  # series of this test's own
+
+        def finished(outcome: str, error_code: str = "") -> float:
+            labels = {"model": model, "outcome": outcome, "error_code": error_code}
+            return REGISTRY.get_sample_value("reelserve_jobs_finished_total", labels) or 0.0
+
+        done, failed, cancelled, interrupted = (submit(store, owner, model, BODY) for _ in range(4))
+        assert store.cancel(cancelled.id, owner).status is Status.CANCELLED
+        store.cancel(cancelled.id, owner)  # no longer queued: nothing done, nothing counted
+        assert store.claim("w", 30).id == done.id
+        with pytest.raises(LeaseLostError):
+            store.complete(done.id, "zombie", "k", {})
+        store.complete(done.id, "w", "k", {})
+        store.cancel(done.id, owner)
+        assert store.claim("w", 30).id == failed.id
+        store.fail(failed.id, "w", "invalid_input", "odd", {})
+        with pytest.raises(LeaseLostError):
+            store.fail(failed.id, "w", "invalid_input", "odd again", {})
+        for attempt in range(3):
+            assert store.claim(f"r{attempt}", 30).id == interrupted.id
+            clock.advance(31)
+            store.reap_expired_leases(max_attempts=3)
+        seen = {"completed": finished("completed"), "failed": finished("failed", "invalid_input"),
+                "cancelled": finished("cancelled"), "interrupted": finished("interrupted", "interrupted")}
+        assert seen == {"completed": 1, "failed": 1, "cancelled": 1, "interrupted": 1}, seen
 
     # --- idempotency ------------------------------------------------------------------------------
 
@@ -296,9 +331,12 @@ class StoreContract:
         theirs, replayed = store.submit_request(other.id, "m", {**BODY, "duration": 9}, idempotency_key="shared")
         assert theirs.id != mine.id and replayed is False
 
-    def test_idempotency_keys_lapse_after_their_ttl(self, store: JobStore, owner: str, monkeypatch) -> None:
+    def test_idempotency_keys_lapse_after_their_ttl(self, store: JobStore, owner: str, clock: MovableClock) -> None:
         first = submit(store, owner, "m", BODY, idempotency_key="k1")
-        monkeypatch.setattr(store_base, "IDEMPOTENCY_TTL", timedelta(0))
+        clock.advance(IDEMPOTENCY_TTL.total_seconds() - 60)
+        again, replayed = store.submit_request(owner, "m", BODY, idempotency_key="k1")
+        assert (again.id, replayed) == (first.id, True), "a key replays its job until its TTL is over"
+        clock.advance(61)
         later, replayed = store.submit_request(owner, "m", {**BODY, "duration": 6}, idempotency_key="k1")
         assert later.id != first.id and replayed is False
 
@@ -332,13 +370,15 @@ class StoreContract:
         other, _ = store.create_key("other")
         submit(store, other.id, "m", BODY, limits=limits)  # another key has its own allowance
 
-    def test_rate_limit_names_when_to_retry(self, store: JobStore, owner: str) -> None:
+    def test_rate_limit_names_when_to_retry(self, store: JobStore, owner: str, clock: MovableClock) -> None:
         limits = SubmitLimits(per_minute=3)
         for _ in range(3):
             store.cancel(submit(store, owner, "m", BODY, limits=limits).id, owner)  # cancelled submits still count
         with pytest.raises(TooManyRequestsError) as caught:
             submit(store, owner, "m", BODY, limits=limits)
         assert 55 <= caught.value.retry_after <= 60
+        clock.advance(caught.value.retry_after)  # the retry it named is allowed
+        submit(store, owner, "m", BODY, limits=limits)
 
     def test_concurrent_submits_cannot_overshoot_the_active_limit(self, store: JobStore, owner: str) -> None:
         limits = SubmitLimits(max_active=5)
@@ -362,15 +402,16 @@ class StoreContract:
 
     # --- retention --------------------------------------------------------------------------------
 
-    def test_expired_jobs_are_forgotten_but_remembered_as_expired(self, store: JobStore, owner: str) -> None:
+    def test_expired_jobs_are_forgotten_but_remembered_as_expired(self, store: JobStore, owner: str,
+                                                                   clock: MovableClock) -> None:
         done, queued = submit(store, owner, "m", BODY, idempotency_key="k"), submit(store, owner, "m", BODY)
         store.claim("w", 30)
         store.complete(done.id, "w", "key", {})
         assert [j.id for j in store.finished_before(3600)] == []
-        time.sleep(0.01)
-        assert [j.id for j in store.finished_before(0.001)] == [done.id]  # a queued job never expires
+        clock.advance(3601)
+        assert [j.id for j in store.finished_before(3600)] == [done.id]  # a queued job never expires
         store.expire([done.id])
-        assert store.get(done.id) is None and store.finished_before(0.001) == []
+        assert store.get(done.id) is None and store.finished_before(3600) == []
         other, _ = store.create_key("other")
         assert store.was_expired(done.id, owner) and not store.was_expired(done.id, other.id)
         assert not store.was_expired(queued.id, owner)

@@ -12,14 +12,15 @@ import pytest
 from reelserve.errors import ConfigurationError
 from reelserve.store import JobStore
 from reelserve.store.postgres import PostgresJobStore
+from tests.jobs import submit
+from tests.store.clock import MovableClock
 from tests.store.contract import BODY, StoreContract
 from tests.store.webhook_contract import WebhookStoreContract
-from tests.jobs import submit
 
 
 @pytest.fixture
-def pg_store(pg_url: str) -> Iterator[PostgresJobStore]:
-    store = PostgresJobStore(pg_url, pool_size=12)
+def pg_store(pg_url: str, clock: MovableClock) -> Iterator[PostgresJobStore]:
+    store = PostgresJobStore(pg_url, pool_size=12, clock=clock)
     store.migrate()
     yield store
     store.close()
@@ -31,7 +32,7 @@ class TestPostgresStore(StoreContract, WebhookStoreContract):
         return pg_store
 
     def open_again(self, store: JobStore) -> JobStore:
-        return PostgresJobStore(store.url, pool_size=2)
+        return PostgresJobStore(store.url, pool_size=2, clock=store.clock)
 
     def raw_dump(self, store: JobStore) -> bytes:
         with psycopg.connect(store.url) as conn:

@@ -6,21 +6,22 @@ from pathlib import Path
 import pytest
 
 from reelserve.store import JobStore, SqliteJobStore
+from tests.jobs import submit
+from tests.store.clock import MovableClock
 from tests.store.contract import StoreContract
 from tests.store.webhook_contract import WebhookStoreContract
-from tests.jobs import submit
 
 
 class TestSqliteStore(StoreContract, WebhookStoreContract):
     @pytest.fixture
-    def store(self, tmp_path: Path) -> JobStore:
-        store = SqliteJobStore(tmp_path / "q.db")
+    def store(self, tmp_path: Path, clock: MovableClock) -> JobStore:
+        store = SqliteJobStore(tmp_path / "q.db", clock=clock)
         store.migrate()
         yield store
         store.close()
 
     def open_again(self, store: JobStore) -> JobStore:
-        return SqliteJobStore(store.path)
+        return SqliteJobStore(store.path, clock=store.clock)
 
     def raw_dump(self, store: JobStore) -> bytes:
         return b"\n".join(line.encode() for line in sqlite3.connect(store.path).iterdump())

@@ -13,9 +13,9 @@ import pytest
 
 from reelserve.errors import LeaseLostError
 from reelserve.store import DeliveryState, JobStore, Status, Webhook, WebhookAttempt, WebhookEvent, utcnow
-from reelserve.store import base as store_base
 from reelserve.store import wake
 from tests.jobs import submit
+from tests.store.clock import MovableClock
 
 BODY = {"prompt": "a cat", "duration": 5}
 HOOK = Webhook("https://hooks.example.com/in")
@@ -68,36 +68,30 @@ class WebhookStoreContract:
         store.cancel(job.id, owner)  # running: not cancellable, so not announced
         assert types(store, job.id) == []
 
-    def test_a_requeued_job_announces_its_start_once(self, store: JobStore, owner: str,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_requeued_job_announces_its_start_once(self, store: JobStore, owner: str, clock: MovableClock) -> None:
         job = submit(store, owner, "m", BODY, webhook=HOOK_WITH_START)
         store.claim("w1", 30)
-        monkeypatch.setattr(store_base, "utcnow", lambda: store_base.datetime.now(store_base.UTC) + timedelta(hours=1))
+        clock.advance(3600)
         assert store.reap_expired_leases().requeued == [job.id]
-        monkeypatch.undo()
         assert store.claim("w2", 30).id == job.id
         assert types(store, job.id) == ["request.started"]
 
-    def test_an_interrupted_job_announces_its_failure(self, store: JobStore, owner: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_an_interrupted_job_announces_its_failure(self, store: JobStore, owner: str, clock: MovableClock) -> None:
         job = submit(store, owner, "m", BODY, webhook=HOOK)
-        later = store_base.datetime.now(store_base.UTC)
         for n in range(3):
             assert store.claim(f"w{n}", 30).id == job.id
-            later += timedelta(hours=1)
-            monkeypatch.setattr(store_base, "utcnow", lambda at=later: at)
+            clock.advance(3600)
             store.reap_expired_leases(max_attempts=3)
-            monkeypatch.undo()
         assert store.get(job.id).status is Status.FAILED
         assert types(store, job.id) == ["request.failed"]
 
-    def test_deliveries_are_leased_and_fenced(self, store: JobStore, owner: str) -> None:
+    def test_deliveries_are_leased_and_fenced(self, store: JobStore, owner: str, clock: MovableClock) -> None:
         job = submit(store, owner, "m", BODY, webhook=HOOK)
         store.cancel(job.id, owner)
         [event] = store.claim_webhook_events("d1", 10, 30)
         assert store.claim_webhook_events("d2", 10, 30) == []  # leased to d1
         assert store.record_webhook_attempt(event, "d2", attempt(1, 200), None) is False
-        retry_at = utcnow() + timedelta(hours=1)
+        retry_at = clock() + timedelta(hours=1)
         assert store.record_webhook_attempt(event, "d1", attempt(1, 500), retry_at) is True
         assert store.record_webhook_attempt(event, "d1", attempt(1, 200), None) is False  # the lease went with it
         assert store.claim_webhook_events("d2", 10, 30) == []  # not due for an hour
@@ -120,11 +114,13 @@ class WebhookStoreContract:
         assert failed.attempts[0].error == "refused: 10.0.0.1 is a private address"
         assert store.claim_webhook_events("d", 10, 0.01) == []
 
-    def test_an_abandoned_lease_runs_out_and_the_event_is_claimed_again(self, store: JobStore, owner: str) -> None:
+    def test_an_abandoned_lease_runs_out_and_the_event_is_claimed_again(self, store: JobStore, owner: str,
+                                                                        clock: MovableClock) -> None:
         job = submit(store, owner, "m", BODY, webhook=HOOK)
         store.cancel(job.id, owner)
-        [first] = store.claim_webhook_events("dies", 10, 0.05)
-        time.sleep(0.1)
+        [first] = store.claim_webhook_events("dies", 10, 30)
+        assert store.claim_webhook_events("lives", 10, 30) == []
+        clock.advance(31)
         [again] = store.claim_webhook_events("lives", 10, 30)
         assert again.id == first.id and again.attempts == 0
         assert store.record_webhook_attempt(first, "dies", attempt(1, 200), None) is False

@@ -14,19 +14,19 @@ is never attempted twice at once while its first attempt's process lives.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
 import socket
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from reelserve.delivery.retry import RetryPolicy
-from reelserve.delivery.sender import Outcome, Sender
+from reelserve.delivery.sender import Began, Sender
 from reelserve.errors import UnavailableError
-from reelserve.store import JobStore, WebhookAttempt, WebhookEvent, utcnow
+from reelserve.store import JobStore, WebhookAttempt, WebhookEvent
 from reelserve.webhooks import signed_headers
 
 log = logging.getLogger(__name__)
@@ -110,28 +110,28 @@ class Deliverer:
             self._free.release()
             self._wake.set()  # a slot is free
 
-    def _send(self, event: WebhookEvent) -> Outcome:
-        began = time.perf_counter()
+    def _send(self, event: WebhookEvent) -> WebhookAttempt:
+        """The event's next attempt, numbered."""
+        began = Began()
         try:
             body = self.body_for(event)
             headers = signed_headers(self.store.webhook_secret(event.owner), event.id, body)
-            return self.sender.send(event.url, body, headers)
+            sent = self.sender.send(event.url, body, headers)
         except UnavailableError:
             raise  # the store is down, not the attempt: nothing can be recorded now
         except Exception as exc:  # a bug: kept in the attempt log and retried on schedule, never every lease
             log.exception("webhook %s: the attempt failed unexpectedly", event.id)
-            return Outcome(None, (time.perf_counter() - began) * 1000, _internal_error(exc))
+            sent = WebhookAttempt(began.at, None, began.elapsed_ms(), _internal_error(exc))
+        return dataclasses.replace(sent, attempt=event.attempts + 1)
 
-    def _record(self, event: WebhookEvent, outcome: Outcome) -> None:
-        now = utcnow()
-        attempt = WebhookAttempt(attempt=event.attempts + 1, at=now, status_code=outcome.status_code,
-                                 latency_ms=round(outcome.latency_ms, 1), error=outcome.error)
-        again = not (outcome.delivered or outcome.final)
+    def _record(self, event: WebhookEvent, attempt: WebhookAttempt) -> None:
+        now = self.store.clock()  # the clock the store's claims compare the next attempt's time with
+        again = not (attempt.delivered or attempt.final)
         next_at = self.retry.next_attempt(event.created_at, attempt.attempt, now) if again else None
         kept = self.store.record_webhook_attempt(event, self.owner_id, attempt, next_at)
-        what = "delivered" if outcome.delivered else (f"next attempt at {next_at:%H:%M:%S}" if next_at else "gave up")
-        log.info("webhook %s attempt %d: %s (%s)%s", event.id, attempt.attempt, outcome.status_code or outcome.error,
-                 what if kept else "its lease ran out: not recorded", _answer_note(outcome))
+        what = "delivered" if attempt.delivered else (f"next attempt at {next_at:%H:%M:%S}" if next_at else "gave up")
+        log.info("webhook %s attempt %d: %s (%s)%s", event.id, attempt.attempt, attempt.status_code or attempt.error,
+                 what if kept else "its lease ran out: not recorded", _answer_note(attempt))
 
 
 def _internal_error(exc: Exception) -> str:
@@ -139,11 +139,11 @@ def _internal_error(exc: Exception) -> str:
     return f"internal error: {type(exc).__name__}: {exc}"[:500].replace("\x00", "\\x00")
 
 
-def _answer_note(outcome: Outcome) -> str:
+def _answer_note(attempt: WebhookAttempt) -> str:
     """A refusing receiver's own words (the start of its answer), for the log; nothing for a 2xx."""
-    if outcome.delivered or not outcome.answer:
+    if attempt.delivered or not attempt.answer:
         return ""
-    return f"; it answered {outcome.answer[:200].decode('utf-8', 'replace')!r}"
+    return f"; it answered {attempt.answer[:200].decode('utf-8', 'replace')!r}"
 
 
 class DeliveryThread:

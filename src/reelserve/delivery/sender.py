@@ -5,33 +5,30 @@ from __future__ import annotations
 
 import functools
 import time
-from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
 import httpx
 
 from reelserve import addresses
-from reelserve.store import delivers
+from reelserve.store import WebhookAttempt, utcnow
 
 USER_AGENT = "reelserve-webhooks/1"
 MAX_ANSWER_BYTES = 1024  # of a receiver's answer body, kept for the log: enough to see why it said no
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one attempt came to: a status code, or an error (refused, unresolvable, timeout, connection).
-    `final`: no later attempt can do better (the URL is unusable, or names a refused address)."""
+class Began:
+    """When an attempt began: the wall time it is recorded at, and the clock its latency is measured on."""
 
-    status_code: int | None
-    latency_ms: float
-    error: str | None = None
-    answer: bytes = b""  # the first MAX_ANSWER_BYTES of the answer's body, as sent (never decoded)
-    final: bool = False
+    def __init__(self) -> None:
+        self.at = utcnow()
+        self._counter = time.perf_counter()
 
-    @property
-    def delivered(self) -> bool:
-        return delivers(self.status_code)
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self._counter) * 1000, 1)  # what the attempt log keeps
+
+    def seconds_left(self, deadline_seconds: float) -> float:
+        return self._counter + deadline_seconds - time.perf_counter()
 
 
 class Sender:
@@ -54,8 +51,9 @@ class Sender:
         self.deadline_seconds = timeout_seconds
         self._tls = httpx.create_ssl_context(trust_env=False)  # built once: loading the CA bundle is slow
 
-    def send(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
-        began = time.perf_counter()
+    def send(self, url: str, body: bytes, headers: dict[str, str]) -> WebhookAttempt:
+        """One attempt, not yet numbered: the deliverer, which knows the event, numbers it."""
+        began = Began()
         try:
             target = addresses.parse_webhook_url(url, allow_private=self.allow_private)
         except addresses.AddressRefused as exc:
@@ -65,7 +63,7 @@ class Sender:
         return anyio.run(self._attempt, target, body, headers, began)
 
     async def _attempt(self, target: addresses.WebhookTarget, body: bytes, headers: dict[str, str],
-                       began: float) -> Outcome:
+                       began: Began) -> WebhookAttempt:
         async with httpx.AsyncClient(verify=self._tls, timeout=self.deadline_seconds, follow_redirects=False,
                                      trust_env=False, headers={"User-Agent": USER_AGENT}) as client:
             try:
@@ -81,10 +79,10 @@ class Sender:
             except httpx.HTTPError as exc:
                 return _failed(began, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
             try:
-                answer = await _answer_prefix(response, began + self.deadline_seconds)
+                answer = await _answer_prefix(response, began.seconds_left(self.deadline_seconds))
             finally:
                 await response.aclose()  # the rest is never read: the connection is closed, not drained
-        return Outcome(response.status_code, (time.perf_counter() - began) * 1000, answer=answer)
+        return WebhookAttempt(began.at, response.status_code, began.elapsed_ms(), answer=answer)
 
     async def _resolve(self, target: addresses.WebhookTarget) -> addresses.IPAddress:
         # In a worker thread the deadline can abandon: getaddrinfo itself cannot be interrupted.
@@ -102,12 +100,12 @@ def _request(client: httpx.AsyncClient, target: addresses.WebhookTarget, address
         extensions={"sni_hostname": target.host})
 
 
-async def _answer_prefix(response: httpx.Response, deadline: float) -> bytes:
+async def _answer_prefix(response: httpx.Response, seconds_left: float) -> bytes:
     """Up to MAX_ANSWER_BYTES of the body as it came (`aiter_raw`: a gzip bomb is never inflated), for
     what is left of the deadline: the status already decided the attempt, so a slow body only shortens
     what the log keeps."""
     kept = bytearray()
-    with anyio.move_on_after(deadline - time.perf_counter()):
+    with anyio.move_on_after(seconds_left):
         async for chunk in response.aiter_raw():
             kept += chunk[:MAX_ANSWER_BYTES - len(kept)]
             if len(kept) >= MAX_ANSWER_BYTES:
@@ -115,5 +113,5 @@ async def _answer_prefix(response: httpx.Response, deadline: float) -> bytes:
     return bytes(kept)
 
 
-def _failed(began: float, error: str, *, final: bool = False) -> Outcome:
-    return Outcome(None, (time.perf_counter() - began) * 1000, error, final=final)
+def _failed(began: Began, error: str, *, final: bool = False) -> WebhookAttempt:
+    return WebhookAttempt(began.at, None, began.elapsed_ms(), error, final=final)

@@ -74,13 +74,17 @@ class WebhookEvent:
 
 @dataclass(frozen=True)
 class WebhookAttempt:
-    """What one attempt came to: the receiver's status code, or an error (refused, timeout...)."""
+    """What one delivery attempt came to: the receiver's status code, or an error (refused, unresolvable,
+    timeout, connection). The sender makes it (delivery/sender.py), the deliverer numbers it for its event
+    and the store keeps it; `answer` and `final` only steer the deliverer and are not kept."""
 
-    attempt: int
-    at: datetime
+    at: datetime  # when it began
     status_code: int | None
     latency_ms: float
     error: str | None = None
+    attempt: int = 0  # the event's n-th attempt; 0 until the deliverer, which knows the event, numbers it
+    answer: bytes = b""  # the first bytes of the answer's body, as sent (never decoded): why a receiver said no
+    final: bool = False  # no later attempt can do better (the URL is unusable, or names a refused address)
 
     @property
     def delivered(self) -> bool:

@@ -33,6 +33,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from reelserve.errors import ConfigurationError, StoreUnavailableError
 from reelserve.store import wake
+from reelserve.store.backend import Clock, utcnow
 from reelserve.store.base import JobStore
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ STALE_AFTER_SECONDS = 5.0  # a connection unused this long is checked before use
 class PostgresJobStore(JobStore):
     dialect = "postgres"
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
-        super().__init__()
+    def __init__(self, url: str, *, pool_size: int = 10, clock: Clock = utcnow) -> None:
+        super().__init__(clock)
         self.url = url
         self._listeners: list[_Listener] = []
         try:  # once, directly: a wrong URL fails at startup with the server's own reason

@@ -23,6 +23,7 @@ from typing import Any
 
 from reelserve.errors import StoreBusyError, StoreFullError, StoreReadOnlyError, StoreUnavailableError
 from reelserve.store import wake
+from reelserve.store.backend import Clock, utcnow
 from reelserve.store.base import JobStore
 
 log = logging.getLogger(__name__)
@@ -120,8 +121,8 @@ class _Pool:
 class SqliteJobStore(JobStore):
     dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
-        super().__init__()
+    def __init__(self, path: Path, *, clock: Clock = utcnow) -> None:
+        super().__init__(clock)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         # SQLite creates the -wal and -shm files with the database file's mode: 0600 keeps prompts

@@ -16,10 +16,8 @@ import time
 from collections.abc import Callable
 
 from reelserve import metrics
-from reelserve.errors import FailureCode
 from reelserve.storage import MediaStorage
-from reelserve.store import JobStore
-from reelserve.store.base import Reaped
+from reelserve.store import JobStore, Reaped
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +57,8 @@ class Janitor:
         reaped = self.store.reap_expired_leases()
         for job_id in reaped.requeued:
             log.warning("job %s: its worker stopped renewing the lease; back in the queue", job_id)
-        for job_id in reaped.interrupted:
+        for job_id in reaped.interrupted:  # counted in reelserve_jobs_finished by the store, as it commits
             log.warning("job %s: interrupted too many times; failed with code 'interrupted'", job_id)
-            job = self.store.get(job_id)
-            metrics.OUTCOMES.labels(job.model_id if job else "unknown", FailureCode.INTERRUPTED,
-                                    FailureCode.INTERRUPTED).inc()
         metrics.LEASE_REAPS.labels("requeued").inc(len(reaped.requeued))
         metrics.LEASE_REAPS.labels("failed").inc(len(reaped.interrupted))
         return reaped

@@ -5,8 +5,8 @@
 -- each defines every name once (tests/store/test_queries.py checks).
 --
 -- The state rules live here: every transition is one conditional write (`... AND status = 'in_queue'`,
--- `... AND lease_owner = :worker`), so two processes can never both win the same job. store/base.py
--- turns "0 rows changed" into the right exception.
+-- `... AND lease_owner = :worker`), so two processes can never both win the same job. The store's
+-- concerns (store/jobs.py, keys.py, ...) turn "0 rows changed" into the right exception.
 
 
 -- name: insert_key(id, name, key_hash, prefix, created_at)!
@@ -49,8 +49,10 @@ FROM jobs j WHERE j.id = :id AND j.owner = :owner;
 -- submitted meanwhile (they get higher seqs). Index: jobs_owner_seq.
 SELECT * FROM jobs WHERE owner = :owner AND seq < :before ORDER BY seq DESC LIMIT :limit;
 
--- name: cancel_if_queued(id, owner, now)!
-UPDATE jobs SET status = 'cancelled', finished_at = :now WHERE id = :id AND owner = :owner AND status = 'in_queue';
+-- name: cancel_if_queued(id, owner, now)^
+-- The model, for the outcome metric: counted by the call that cancelled (no row: not queued, nothing done).
+UPDATE jobs SET status = 'cancelled', finished_at = :now WHERE id = :id AND owner = :owner AND status = 'in_queue'
+RETURNING model_id;
 
 
 -- name: active_by_model()
@@ -74,24 +76,28 @@ SET request_hash = excluded.request_hash, job_id = excluded.job_id, created_at =
 
 
 -- Everything a worker writes is fenced on its lease: only while the job is in_progress and leased to it.
+-- The fenced writes return the job's model (no row: the lease is lost), which the outcome metric names.
 
--- name: set_progress(id, worker, progress)!
-UPDATE jobs SET progress = :progress WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
+-- name: set_progress(id, worker, progress)^
+UPDATE jobs SET progress = :progress WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker
+RETURNING model_id;
 
 -- name: renew_lease(id, worker, expires)!
 UPDATE jobs SET lease_expires_at = :expires WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
 
--- name: complete_job(id, worker, now, output_key, poster_key, metadata)!
+-- name: complete_job(id, worker, now, output_key, poster_key, metadata)^
 UPDATE jobs
 SET status = 'completed', finished_at = :now, progress = 100, output_key = :output_key, poster_key = :poster_key,
     metadata = :metadata, lease_owner = NULL, lease_expires_at = NULL
-WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
+WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker
+RETURNING model_id;
 
--- name: fail_job(id, worker, now, code, message, metadata)!
+-- name: fail_job(id, worker, now, code, message, metadata)^
 UPDATE jobs
 SET status = 'failed', finished_at = :now, error_code = :code, error_message = :message, metadata = :metadata,
     lease_owner = NULL, lease_expires_at = NULL
-WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker;
+WHERE id = :id AND status = 'in_progress' AND lease_owner = :worker
+RETURNING model_id;
 
 -- name: release_job(id, worker)!
 -- A worker shutting down hands the job back at once; the attempt is not counted.
@@ -106,7 +112,7 @@ UPDATE jobs
 SET status = 'failed', finished_at = :now, error_code = :code, error_message = :message,
     lease_owner = NULL, lease_expires_at = NULL
 WHERE status = 'in_progress' AND lease_expires_at < :now AND attempts >= :max_attempts
-RETURNING id;
+RETURNING id, model_id;
 
 -- name: reap_requeue(now)
 -- Back at its old place in the queue: `seq` is unchanged.
@@ -131,7 +137,7 @@ DELETE FROM idempotency_keys WHERE created_at < :before;
 DELETE FROM expired_jobs WHERE expired_at < :before;
 
 
--- Webhooks. An event is written by the transaction of the change it announces (store/base.py);
+-- Webhooks. An event is written by the transaction of the change it announces (store/outbox.py);
 -- deliveries lease it like a job, and record each attempt fenced on that lease.
 
 -- name: enqueue_webhook(id, job_id, type, asked, now)!

@@ -18,7 +18,7 @@ from reelserve.store import DeliveryState, Webhook
 from reelserve.store.postgres import PostgresJobStore
 from tests.live import free_port, reelserve_env
 from tests.reliability.conftest import Fleet
-from tests.webhooks.receiver import Received, receiver
+from tests.delivery.receiver import Received, receiver
 
 FAST_RETRIES = {"webhook_allow_private": "true", "webhook_retry_seconds": "0.2"}
 

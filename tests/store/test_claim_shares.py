@@ -1,5 +1,5 @@
 """The outbox claim's shares between API keys, on SQLite and PostgreSQL: one delivery loop holds at most
-`per_owner` of any one key's events, and keys take turns. The loop's side: test_delivery.py."""
+`per_owner` of any one key's events, and keys take turns. The loop's side: tests/delivery/test_delivery.py."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_a_recorded_attempt_frees_its_keys_share(store: JobStore) -> None:
     _events(store, a, 3)
     [held] = store.claim_webhook_events("d", 4, 30, per_owner=1)
     assert store.claim_webhook_events("d", 4, 30, per_owner=1) == []
-    store.record_webhook_attempt(held, "d", WebhookAttempt(1, utcnow(), 200, 1.0), None)
+    store.record_webhook_attempt(held, "d", WebhookAttempt(at=utcnow(), status_code=200, latency_ms=1.0, attempt=1), None)
     assert len(store.claim_webhook_events("d", 4, 30, per_owner=1)) == 1
 
 

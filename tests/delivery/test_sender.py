@@ -12,9 +12,10 @@ from collections.abc import Callable
 import pytest
 
 from reelserve import addresses, webhooks
-from reelserve.delivery import Outcome, Sender
+from reelserve.delivery import Sender
 from reelserve.delivery.sender import MAX_ANSWER_BYTES
-from tests.webhooks.receiver import Reply, receiver
+from reelserve.store import WebhookAttempt
+from tests.delivery.receiver import Reply, receiver
 
 BODY = json.dumps({"type": "request.completed", "data": {"request_id": "r"}}).encode()
 
@@ -89,7 +90,7 @@ def gzip_bomb() -> bytes:
     return b"".join(packer.compress(zeros) for _ in range(64)) + packer.flush()
 
 
-def _measured(send: Callable[[], Outcome]) -> tuple[Outcome, float, int]:
+def _measured(send: Callable[[], WebhookAttempt]) -> tuple[WebhookAttempt, float, int]:
     """The outcome, how long it took in seconds, and the most memory Python held meanwhile, in bytes."""
     tracemalloc.start()
     began = time.monotonic()

@@ -22,7 +22,7 @@ from reelserve.storage import LocalMediaStorage, UrlSigner
 from reelserve.store import DeliveryState, JobStore, SqliteJobStore, Webhook
 from reelserve.wire import result_body
 from tests.jobs import submit
-from tests.webhooks.receiver import Answer, Received, Receiver, Reply, receiver
+from tests.delivery.receiver import Answer, Received, Receiver, Reply, receiver
 
 BODY = {"prompt": "a cat", "duration": 5}
 FAST = RetryPolicy(first_delay_seconds=0.05, max_delay_seconds=0.2, give_up_after_seconds=30)

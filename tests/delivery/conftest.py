@@ -1,4 +1,4 @@
-"""Every webhook test sends traffic to 127.0.0.1 or ::1 only: a connection to any other address fails
+"""Every delivery test sends traffic to 127.0.0.1 or ::1 only: a connection to any other address fails
 the test instead of leaving the machine, even where a bug would have made one."""
 
 from __future__ import annotations
