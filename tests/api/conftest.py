@@ -12,6 +12,10 @@ from reelserve.store import JobStore
 
 PRO = "kling/kling-3.0/pro/text-to-video"
 STANDARD = "kling/kling-3.0/standard/text-to-video"
+UHD = "kling/kling-3.0/4k/text-to-video"
+PRO_I2V = "kling/kling-3.0/pro/image-to-video"
+STANDARD_I2V = "kling/kling-3.0/standard/image-to-video"
+UHD_I2V = "kling/kling-3.0/4k/image-to-video"
 
 
 @dataclass

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.api.conftest import PRO, STANDARD, Api
+from tests.api.conftest import PRO, PRO_I2V, STANDARD, STANDARD_I2V, UHD, UHD_I2V, Api
 
 BASE = "http://127.0.0.1:8000"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -100,10 +100,15 @@ def test_cancel_queued_then_running_then_repeat(api: Api) -> None:
 
 def test_models_list_and_detail_serve_corrected_schemas(api: Api) -> None:
     models = api.client.get("/v1/models").json()["models"]
-    assert [m["model_id"] for m in models] == [PRO, STANDARD]
+    assert [m["model_id"] for m in models] == [PRO, STANDARD, UHD, PRO_I2V, STANDARD_I2V, UHD_I2V]
     for model_id, shot_types, default in [(PRO, ["customize"], "customize"),
-                                          (STANDARD, ["intelligent", "customize"], "intelligent")]:
-        schema = api.client.get(f"/v1/models/{model_id}").json()["input_schema"]
+                                          (STANDARD, ["intelligent", "customize"], "intelligent"),
+                                          (UHD, ["customize"], "customize"), (PRO_I2V, ["customize"], "customize"),
+                                          (STANDARD_I2V, ["intelligent", "customize"], "intelligent"),
+                                          (UHD_I2V, ["customize"], "customize")]:
+        card = api.client.get(f"/v1/models/{model_id}").json()
+        assert card == next(m for m in models if m["model_id"] == model_id), f"the list and {model_id}'s card differ"
+        schema = card["input_schema"]
         props = schema["properties"]
         assert props["cfg_scale"]["type"] == "number"  # the seeds say "float"
         assert props["shot_type"]["enum"] == shot_types and props["shot_type"]["default"] == default
@@ -111,7 +116,12 @@ def test_models_list_and_detail_serve_corrected_schemas(api: Api) -> None:
         assert shot["type"] == "object" and set(shot["properties"]) == {"prompt", "duration"}
         assert props["multi_prompt"]["maxItems"] == 20
         assert (props["duration"]["minimum"], props["duration"]["maximum"]) == (3, 15)
-        assert schema["required"] == ["prompt"] and schema["additionalProperties"] is False
+        images = "image-to-video" in model_id
+        assert card["kind"] == ("image-to-video" if images else "text-to-video"), card["kind"]
+        assert schema["required"] == (["prompt", "start_image_url"] if images else ["prompt"]), schema["required"]
+        assert schema["additionalProperties"] is False
+        assert ("aspect_ratio" in props) is not images and ("start_image_url" in props) is images, list(props)
+        assert images or list(props)[:4] == ["prompt", "negative_prompt", "duration", "aspect_ratio"], list(props)
 
 
 def test_openapi_includes_model_schemas_and_routes(api: Api) -> None:

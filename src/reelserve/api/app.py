@@ -11,24 +11,29 @@ from reelserve.api.changes import ChangeFeed
 from reelserve.api.deps import ApiConfig, Services
 from reelserve.api.docs import install_docs
 from reelserve.api.errors import install_error_handlers
+from reelserve.api.images import ImageIntake
 from reelserve.api.keycache import KeyCache
 from reelserve.api.middleware import AccessMiddleware, BodyLimitMiddleware
 from reelserve.api.playground import install_playground
 from reelserve.api.routes import events, health, history, media, metrics, models, requests, webhooks
 from reelserve.catalog import RECIPES, input_model_for
+from reelserve.images import ImageFetcher
 from reelserve.storage import LocalMediaStorage, MediaStorage
 from reelserve.store import JobStore
 
 DESCRIPTION = (
-    "Async text-to-video queue API, wire-compatible with the RunComfy Model API for Kling 3.0 "
-    "text-to-video. Generation runs an open-weights model (LTX-2), not Kling."
+    "Async text-to-video and image-to-video queue API, wire-compatible with the RunComfy Model API for "
+    "Kling 3.0 (standard, pro and 4K). Generation runs an open-weights model (LTX-2), not Kling."
 )
 
 
 def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> FastAPI:
     app = FastAPI(title="reelserve", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None)
     keys = KeyCache(store, ttl_seconds=config.key_cache_seconds)
-    app.state.services = Services(config=config, store=store, storage=storage, keys=keys, changes=ChangeFeed(store))
+    images = ImageIntake(storage, ImageFetcher(allow_private=config.media_allow_private,
+                                                 deadline_seconds=config.media_fetch_seconds))
+    app.state.services = Services(config=config, store=store, storage=storage, keys=keys, changes=ChangeFeed(store),
+                                  images=images)
     for module in (models, requests, events, webhooks, history, health, metrics):
         app.include_router(module.router)
     if isinstance(storage, LocalMediaStorage):  # other storages hand out links that do not point here
@@ -36,10 +41,16 @@ def create_app(config: ApiConfig, store: JobStore, storage: MediaStorage) -> Fas
     install_docs(app)
     install_playground(app)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, larger=_image_body_limits(config))
     app.add_middleware(AccessMiddleware)  # added last: outermost, so it sees every answer and its time
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _image_body_limits(config: ApiConfig) -> dict[str, int]:
+    """The submit paths that take images inline (data URIs), with their larger body limit."""
+    return {f"/v1/models/{recipe.model_id}": config.max_image_body_bytes
+            for recipe in RECIPES.values() if recipe.takes_images}
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -9,8 +9,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from reelserve.api.changes import ChangeFeed
+from reelserve.api.images import ImageIntake
 from reelserve.api.keycache import KeyCache
 from reelserve.errors import AuthenticationError
+from reelserve.images import fetch
 from reelserve.storage import MediaStorage
 from reelserve.store import ApiKey, JobStore, SubmitLimits
 
@@ -21,11 +23,16 @@ class ApiConfig:
 
     base_url: str  # every URL the API returns starts with it
     max_body_bytes: int = 1024 * 1024
+    # The image-to-video submits' limit: the largest data URI (15 MiB of image, 20 MiB of base64) and the
+    # rest of the body. Two images inline share it; a larger pair goes by URL.
+    max_image_body_bytes: int = 21 * 1024 * 1024
     retention_seconds: int = 7 * 24 * 3600  # named in the "expired" message
     submit_limits: SubmitLimits = SubmitLimits()  # none
     metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <it>`
     key_cache_seconds: float = 1.0  # how long a key lookup is reused: a revocation takes effect within it
     webhook_allow_private: bool = False  # accept webhook URLs naming non-public addresses (reelserve.addresses)
+    media_allow_private: bool = False  # fetch input images from non-public addresses too (the same rules)
+    media_fetch_seconds: float = fetch.DEADLINE_SECONDS  # one input image's whole fetch, redirects and body included
     family: str = "ltx-2.5"  # the model family the workers are configured to run, for GET /v1/models
     checkpoint: str = "Lightricks/LTX-2.5-Diffusers"
 
@@ -37,6 +44,7 @@ class Services:
     storage: MediaStorage
     keys: KeyCache
     changes: ChangeFeed  # what open event streams wait on
+    images: ImageIntake  # an image-to-video submit's images: fetched once, checked, stored with the request
 
 
 def services(request: Request) -> Services:

@@ -1,11 +1,13 @@
-"""The text-to-video request body, typed: the one reader of what a client sent.
+"""The request bodies, typed: the one reader of what a client sent.
 
 One pydantic model per recipe, built from the recipe so the tiers differ only where the seed
-documents say they do (`shot_type`). The API validates a body into it and stores its JSON; the
-worker validates that JSON again with the same model and builds the engine's spec from the typed
-object, so defaults and ranges are decided here and nowhere else. Its JSON Schema is what
-GET /v1/models/{id} serves: the seeds' schema with their two defects corrected (`number`, not
-`float`; `multi_prompt.items` is an object with `properties`).
+documents say they do (`shot_type`), and the kinds only in how the video's shape is chosen
+(`aspect_ratio` for text-to-video; the start image for image-to-video). The API validates a body
+into it and stores its JSON; the worker validates that JSON again with the same model (under the
+context {STORED: True}) and builds the engine's spec from the typed object, so defaults and ranges
+are decided here and nowhere else. Its JSON Schema is what GET /v1/models/{id} serves: the seeds'
+schema with their two defects corrected (`number`, not `float`; `multi_prompt.items` is an object
+with `properties`).
 """
 
 from __future__ import annotations
@@ -98,8 +100,36 @@ class Shot(BaseModel):
     duration: Seconds = Field(5, description="Length of this shot in seconds.")
 
 
-class TextToVideoInput(BaseModel):
-    """Fields shared by every text-to-video model id; `shot_type` is narrowed per recipe."""
+# An image field holds an http(s) URL the server fetches once at submit, or a `data:image/...;base64,`
+# URI (a reelserve extension). The bytes are checked and stored with the request at submit
+# (reelserve.images; the API's submit); the stored input keeps the URL, or a short note in place of a
+# data URI, which is why a stored input is re-read without the reference check.
+MAX_URL_CHARS = 2048
+MAX_DATA_URI_IMAGE_BYTES = 15 * 1024 * 1024  # decoded: reelserve.images refuses more, naming the field
+MAX_DATA_URI_HEAD_CHARS = 256  # `data:image/<type>[;<parameter>=<value>...];base64,`: a real one is ~25
+# base64 is 4 characters for every 3 bytes, padded: the longest data URI whose image is accepted.
+MAX_DATA_URI_CHARS = MAX_DATA_URI_HEAD_CHARS + 4 * -(-MAX_DATA_URI_IMAGE_BYTES // 3)
+IMAGE_SCHEMES = ("http://", "https://", "data:")
+STORED = "stored"  # the validation context key under which the worker re-reads a stored input
+
+# Each image field, and the file name its bytes are stored under with the request
+# (storage.media_key(request_id, filename=...)): the API writes them at submit, the worker reads them.
+IMAGE_FIELDS: dict[str, str] = {"start_image_url": "start_image", "end_image_url": "end_image"}
+
+
+def _image_reference(value: str | None, info: ValidationInfo) -> str | None:
+    if value is None or (info.context or {}).get(STORED):
+        return value
+    if not value.lower().startswith(IMAGE_SCHEMES):
+        raise ValueError("must be an http(s) URL of a JPEG, PNG or WebP image, or a data:image/...;base64, URI")
+    if not value.lower().startswith("data:") and len(value) > MAX_URL_CHARS:
+        raise ValueError(f"is {len(value)} characters long; a URL may have at most {MAX_URL_CHARS}")
+    return value
+
+
+class _Opening(BaseModel):
+    """The fields every body starts with, apart so that text-to-video keeps the seeds' field order
+    (clients and the playground show the schema's order): see _Framing."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -111,7 +141,11 @@ class TextToVideoInput(BaseModel):
         None, max_length=2500, strict=True, description="Elements to keep out of the video."
     )
     duration: Seconds = Field(5, description="Video length in seconds.")
-    aspect_ratio: AspectRatio = Field("16:9", description="Output aspect ratio.")
+
+
+class VideoInput(_Opening):
+    """Fields shared by every model id; `shot_type` is narrowed per recipe."""
+
     cfg_scale: Annotated[float, BeforeValidator(_json_number)] = Field(
         0.5, ge=0, le=1, description="How strongly the video follows the prompt (0 = freely, 1 = strictly)."
     )
@@ -147,19 +181,57 @@ class TextToVideoInput(BaseModel):
         return shots
 
 
-def input_model_for(recipe: Recipe) -> type[TextToVideoInput]:
+class _Framing(_Opening):
+    aspect_ratio: AspectRatio = Field("16:9", description="Output aspect ratio.")
+
+
+class TextToVideoInput(VideoInput, _Framing):
+    """A text-to-video request: the video's shape is chosen by `aspect_ratio`. Pydantic orders fields
+    by the reversed MRO (_Opening, _Framing, VideoInput), so aspect_ratio comes right after duration,
+    where the seeds put it."""
+
+
+class ImageToVideoInput(VideoInput):
+    """An image-to-video request: the video starts on `start_image_url` (and ends on `end_image_url`), and
+    takes the tier's size nearest the start image's shape (16:9, 9:16 or 1:1), the image center-cropped to it."""
+
+    start_image_url: Annotated[str, AfterValidator(_image_reference)] = Field(
+        ..., min_length=1, max_length=MAX_DATA_URI_CHARS, strict=True,
+        description="The first frame: a publicly reachable http(s) URL of a JPEG, PNG or WebP image (at most 50 MB, "
+        "short side at least 300 px, aspect between 1:2.5 and 2.5:1), fetched once at submit; or a "
+        "`data:image/...;base64,` URI (reelserve extension).",
+    )
+    end_image_url: Annotated[str | None, AfterValidator(_image_reference)] = Field(
+        None, min_length=1, max_length=MAX_DATA_URI_CHARS, strict=True,
+        description="The last frame, given like start_image_url (optional; not with multi_prompt).",
+    )
+
+    @field_validator("end_image_url")
+    @classmethod
+    def _no_end_image_with_shots(cls, end: str | None, info: ValidationInfo) -> str | None:
+        # A field validator (the images come after multi_prompt), so that the 422 names end_image_url.
+        if end is not None and info.data.get("multi_prompt"):
+            raise ValueError("cannot be combined with a non-empty multi_prompt (Kling does not allow the pair); "
+                             "send one or the other")
+        return end
+
+
+def input_model_for(recipe: Recipe) -> type[VideoInput]:
     return _input_model(recipe.model_id)
 
 
 @functools.cache
-def _input_model(model_id: str) -> type[TextToVideoInput]:
+def _input_model(model_id: str) -> type[VideoInput]:
     recipe = RECIPES[model_id]
+    base = ImageToVideoInput if recipe.takes_images else TextToVideoInput
     shot_type = Literal[recipe.shot_types]  # type: ignore[valid-type]
     description = "Editing mode: " + ", ".join(recipe.shot_types) + f" (default {recipe.default_shot_type})."
-    name = "".join(part.capitalize() for part in recipe.tier.split("-")) + "TextToVideoInput"
+    name = "".join(part.capitalize() for part in recipe.slug.split("_")).replace("4k", "4K") + "Input"
+    if name[0].isdigit():  # "4K...": a schema name generated clients make a class of must start with a letter
+        name = "Tier" + name
     return create_model(  # type: ignore[call-overload, no-any-return]
         name,
-        __base__=TextToVideoInput,
+        __base__=base,
         __doc__=f"Input for {recipe.model_id}.",
         # A one-value Literal would render as "const"; clients built from the seeds expect "enum".
         shot_type=(shot_type, Field(recipe.default_shot_type, description=description,

@@ -93,8 +93,11 @@ class Admission:
 
 class Submits(Backend):
     def submit_request(self, owner: str, model_id: str, input: dict[str, Any], *, idempotency_key: str | None = None,
-                       limits: SubmitLimits = NO_LIMITS, webhook: Webhook | None = None) -> tuple[Job, bool]:
+                       limits: SubmitLimits = NO_LIMITS, webhook: Webhook | None = None,
+                       job_id: str | None = None) -> tuple[Job, bool]:
         """Admit a job: (the job, True if it is an earlier one replayed for the same Idempotency-Key).
+        `job_id`: the id to give a new job (the API names an image-to-video request's stored images by
+        it before admitting it); a new UUID when None.
 
         The key lookup, the limit checks and the insert share one transaction, so concurrent
         duplicates make exactly one job and concurrent submits cannot overshoot a limit.
@@ -113,7 +116,7 @@ class Submits(Backend):
                 if prior is not None:
                     return _replay(admission, *prior, digest), True
             limits.check(admission, owner, now)
-            job = Job(id=str(uuid.uuid4()), owner=owner, model_id=model_id, input=input, status=Status.IN_QUEUE,
+            job = Job(id=job_id or str(uuid.uuid4()), owner=owner, model_id=model_id, input=input, status=Status.IN_QUEUE,
                       created_at=now, webhook=webhook)
             admission.insert_job(job)
             if idempotency_key is not None:

@@ -13,6 +13,7 @@ from reelserve.api.webhook_query import ALWAYS_SENT, webhook_from
 from reelserve.api.wire import ErrorResponse, SubmitResponse
 from reelserve.catalog import RECIPES, Recipe, input_model_for, recipe_for
 from reelserve.errors import UnknownModelError
+from reelserve.store import Job
 from reelserve.wire import submit_body
 
 router = APIRouter(tags=["models"])
@@ -64,7 +65,11 @@ def model_card(recipe: Recipe, config: ApiConfig) -> dict[str, Any]:
     return {
         "model_id": recipe.model_id,
         "title": recipe.title,
+        "kind": recipe.kind,
         "tier": recipe.tier,
+        # What is delivered, by aspect ratio: text-to-video's `aspect_ratio` picks one; image-to-video
+        # takes the one nearest the start image's shape.
+        "sizes": {ratio: {"width": width, "height": height} for ratio, (width, height) in recipe.sizes.items()},
         "engine": {"family": config.family, "checkpoint": config.checkpoint},
         "input_schema": input_model_for(recipe).model_json_schema(),
         "output_schema": OUTPUT_SCHEMA,
@@ -74,6 +79,13 @@ def model_card(recipe: Recipe, config: ApiConfig) -> dict[str, Any]:
 def _unknown_model(model_id: str) -> UnknownModelError:
     known = ", ".join(RECIPES)
     return UnknownModelError(f"Unknown model id {model_id!r}: this server runs {known}.")
+
+
+def _operation(recipe: Recipe) -> str:
+    """`pro`, `standard`, `4k` for text-to-video (the seeds' two keep the names generated clients already
+    use), `pro_image` ... for image-to-video: unique per recipe, and short enough for `get_model_<it>`
+    to stay within the 30 characters test_openapi holds operation ids to (`recipe.slug` would not)."""
+    return recipe.tier if recipe.kind == "text-to-video" else f"{recipe.tier}_image"
 
 
 def _add_submit_route(recipe: Recipe) -> None:
@@ -86,9 +98,15 @@ def _add_submit_route(recipe: Recipe) -> None:
         idempotency_key = check_idempotency_key(idempotency_key)
         subscription = webhook_from(webhook, webhook_events, allow_private=svc.config.webhook_allow_private)
         body = await run_in_threadpool(read_input, model, await request.body())
-        job, replayed = await run_in_threadpool(
-            svc.store.submit_request, key.id, recipe.model_id, body.model_dump(mode="json"),
-            idempotency_key=idempotency_key, limits=svc.config.submit_limits, webhook=subscription)
+
+        def admit(stored_input: dict[str, Any], job_id: str | None = None) -> tuple[Job, bool]:
+            return svc.store.submit_request(key.id, recipe.model_id, stored_input, idempotency_key=idempotency_key,
+                                            limits=svc.config.submit_limits, webhook=subscription, job_id=job_id)
+
+        if recipe.takes_images:  # fetched once, checked and stored before the request is queued (api/images.py)
+            job, replayed = await svc.images.submit(body, admit)
+        else:
+            job, replayed = await run_in_threadpool(admit, body.model_dump(mode="json"))
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return submit_body(svc.config.base_url, job)
@@ -99,9 +117,9 @@ def _add_submit_route(recipe: Recipe) -> None:
         methods=["POST"],
         response_model=SubmitResponse,
         responses=ERRORS,
-        summary=f"Submit a {recipe.tier} text-to-video request",
-        name=f"submit_{recipe.tier}",
-        operation_id=f"submit_{recipe.tier.replace('-', '_')}",
+        summary=f"Submit a {recipe.tier} {recipe.kind} request",
+        name=f"submit_{recipe.slug}",
+        operation_id=f"submit_{_operation(recipe)}",
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -117,9 +135,9 @@ def _add_card_route(recipe: Recipe) -> None:
     def card(svc: ServicesDep) -> dict[str, Any]:
         return model_card(recipe, svc.config)
 
-    router.add_api_route(f"/v1/models/{recipe.model_id}", card, methods=["GET"], name=f"get_model_{recipe.tier}",
-                         operation_id=f"get_model_{recipe.tier.replace('-', '_')}",
-                         summary=f"The {recipe.tier} model's input and output JSON Schema")
+    router.add_api_route(f"/v1/models/{recipe.model_id}", card, methods=["GET"], name=f"get_model_{recipe.slug}",
+                         operation_id=f"get_model_{_operation(recipe)}",
+                         summary=f"The {recipe.tier} {recipe.kind} model's input and output JSON Schema")
 
 
 for _recipe in RECIPES.values():
