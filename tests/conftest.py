@@ -11,6 +11,26 @@ from pathlib import Path
 import pytest
 
 from reelserve.settings import Settings
+from tests.netguard import Guard
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[Guard]:
+    """Every test, in this process: connections to loopback only, and no name looked up but localhost
+    (tests/netguard.py). A test that tried fails here even if the code under test swallowed the error."""
+    guard = Guard()
+    with pytest.MonkeyPatch.context() as patch:
+        guard.install(patch.setattr)
+        yield guard
+    assert guard.refused == [], f"connections to addresses other than loopback were tried: {guard.refused}"
+
+
+@pytest.fixture(autouse=True)
+def no_outside_traffic(loopback_only: Guard) -> Iterator[None]:
+    """Fails the very test that tried, even if the code under test caught the guard's error."""
+    before = len(loopback_only.refused)
+    yield
+    assert loopback_only.refused[before:] == [], f"this test tried to leave loopback: {loopback_only.refused[before:]}"
 
 
 @pytest.fixture(scope="session")

@@ -23,12 +23,9 @@ from reelserve.cli.compose import api_config, storage_for, store_for
 from reelserve.settings import Settings
 from reelserve.store import SubmitLimits
 from tests.api.conftest import PRO, PRO_I2V, STANDARD_I2V, UHD, UHD_I2V, Api
-from tests.images import conftest as images_conftest
 from tests.images.pictures import encoded
 from tests.images.server import Page, serving
 
-loopback_only = images_conftest.loopback_only  # the input-image tests' guard: loopback connections only
-pytestmark = pytest.mark.usefixtures("loopback_only")
 
 MIB = 1024 * 1024
 PNG = encoded(640, 360)  # 16:9
