@@ -1,4 +1,4 @@
-"""Requests a minute from one worker: generating and publishing one after the other, or overlapped.
+"""Requests a minute from one worker: requests one after the other, or queued back to back (overlapped).
 
     python bench/throughput.py [--requests 10] [--generate-seconds 3] [--frames 121]
 
@@ -8,8 +8,10 @@ stereo audio. It hands back the same read-only arrays every time: copying 334 MB
 allocated memory costs this VM 0.6-1.3 s of page faults, which is the host side's cost, not the GPU's
 (docs/bench.md). Everything else is the production worker on SQLite
 and local storage: claim, lease, progress, the MP4 encode, the poster, the upload, the fenced
-completion. The same requests run through a worker with `overlap=False` (publish, then claim the
-next: what reelserve did before round three) and with `overlap=True`, in one run.
+completion. The same requests run twice through that worker, in one run: first each submitted only
+once the one before completed, so there is never a next request to generate while one publishes
+(generate, then publish: what reelserve did before round three); then all queued at once, so the
+worker generates each next request while the last one publishes.
 
 Ideal rates: sequential 60 / (generate + publish); overlapped 60 / max(generate, publish), with
 `publish` the median encode + store seconds the results report.
@@ -36,7 +38,7 @@ from reelserve.engines.base import EngineInfo  # noqa: E402
 from reelserve.media import Clip  # noqa: E402
 from reelserve.settings import Settings  # noqa: E402
 from reelserve.store import Status  # noqa: E402
-from reelserve.worker import Worker  # noqa: E402
+from reelserve.worker import Worker, WorkerConfig  # noqa: E402
 
 MODEL = "kling/kling-3.0/standard/text-to-video"
 SAMPLE_RATE = 48_000
@@ -65,21 +67,34 @@ class StandInEngine:
 
 
 def run(frames: np.ndarray, args: argparse.Namespace, overlap: bool, root: Path) -> tuple[float, list[float]]:
-    """Minutes-rate of `args.requests` back-to-back requests, and each one's publish seconds."""
+    """Minutes-rate of `args.requests` requests, queued back to back (`overlap`) or each submitted once the
+    one before completed; and each one's publish seconds."""
     settings = Settings(data_dir=root / ("overlap" if overlap else "sequential"), signing_secret="bench")
     store, storage = store_for(settings), storage_for(settings)
     owner = store.create_key("bench")[0].id
-    ids = [store.submit_request(owner, MODEL, {"prompt": f"request {i}", "duration": 5, "seed": i})[0].id
-           for i in range(args.requests)]
-    worker = Worker(store, storage, lambda: StandInEngine(frames, args.generate_seconds), lease_seconds=60,
-                    poll_seconds=0.05, scratch_dir=settings.data_dir / "tmp", overlap=overlap)
+    config = WorkerConfig(lease_seconds=60, poll_seconds=0.05, scratch_dir=settings.data_dir / "tmp")
+    worker = Worker(store, storage, lambda: StandInEngine(frames, args.generate_seconds), config)
     worker.load()
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
-    began = time.perf_counter()
     thread.start()
-    while any(store.get(i).status is not Status.COMPLETED for i in ids):
-        time.sleep(0.02)
+
+    def submit(i: int) -> str:
+        return store.submit_request(owner, MODEL, {"prompt": f"request {i}", "duration": 5, "seed": i})[0].id
+
+    def wait_completed(batch: list[str]) -> None:
+        while any(store.get(i).status is not Status.COMPLETED for i in batch):
+            time.sleep(0.02)
+
+    began = time.perf_counter()
+    if overlap:
+        ids = [submit(i) for i in range(args.requests)]
+        wait_completed(ids)
+    else:
+        ids = []
+        for i in range(args.requests):
+            ids.append(submit(i))
+            wait_completed(ids[-1:])
     elapsed = time.perf_counter() - began
     stop.set()
     worker.wake()

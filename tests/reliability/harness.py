@@ -49,7 +49,7 @@ from reelserve.settings import Settings
 from reelserve.storage import MediaStorage
 from reelserve.store import JobStore, SqliteJobStore, Status
 from reelserve.store.postgres import PostgresJobStore
-from reelserve.worker import Janitor, Worker
+from reelserve.worker import Janitor, Worker, WorkerConfig
 from reelserve.worker.shutdown import run_until_signalled
 
 STEP_SECONDS = 0.05
@@ -168,8 +168,8 @@ def build_worker(data_dir: Path, lease: float) -> Worker:
     store.migrate()
     storage = CrashingStorage(storage_for(settings), store, events)
     janitor = Janitor(store, storage, retention_seconds=7 * 86400, reap_every=lease / 2)
-    return Worker(store, storage, lambda: ScriptedEngine(events), lease_seconds=lease, poll_seconds=0.05,
-                  scratch_dir=data_dir / "tmp", janitor=janitor, progress_interval=0.2)
+    config = WorkerConfig(lease_seconds=lease, poll_seconds=0.05, scratch_dir=data_dir / "tmp", progress_interval=0.2)
+    return Worker(store, storage, lambda: ScriptedEngine(events), config, janitor=janitor)
 
 
 def main(argv: list[str]) -> int:

@@ -8,8 +8,8 @@ import pytest
 from reelserve.engines.ltx2 import Ltx2Engine
 from reelserve.engines.ltx2.families import FAMILIES
 from reelserve.store import Status
-from reelserve.worker import Worker
 from tests.jobs import submit
+from tests.worker.driving import work_through, worker_for
 from tests.mp4probe import probe_mp4
 
 PRO = "kling/kling-3.0/pro/text-to-video"
@@ -30,14 +30,11 @@ def family_engine(request, tiny_cache):
 
 def test_each_family_runs_every_tier_with_and_without_sound_to_an_mp4(settings, parts, family_engine) -> None:
     store, storage, owner = parts
-    worker = Worker(store, storage, lambda: family_engine, lease_seconds=30, poll_seconds=0.01,
-                    scratch_dir=settings.data_dir / "tmp")
-    worker.load()
     rate = 24000 if family_engine.family.name == "ltx-2" else 48000  # LTX-2.3 and 2.5 have the 48 kHz vocoder
-    for model, body, size, sound in CASES:
-        job = submit(store, owner, model, {**body, "seed": 5})
-        assert worker.run_once() is True
-        done = store.get(job.id)
+    jobs = [submit(store, owner, model, {**body, "seed": 5}) for model, body, _, _ in CASES]
+    finished = work_through(worker_for(settings, store, storage, family_engine), store, [job.id for job in jobs])
+    for (model, body, size, sound), done in zip(CASES, finished, strict=True):
+        assert done.attempts == 1, f"{family_engine.family.name} {model}: claimed {done.attempts} times"
         assert done.status is Status.COMPLETED, f"{family_engine.family.name} {model}: {done.error_message}"
         assert done.metadata["engine"]["family"] == family_engine.family.name
         info = probe_mp4(storage.path_for(done.output_key))

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from reelserve.store import Status
-from reelserve.worker import Worker
+from reelserve.worker import Worker, WorkerConfig
 from tests.reliability.conftest import Fleet
 from tests.worker.test_worker import SleepingEngine
 
@@ -23,8 +23,8 @@ def test_load_says_the_engine_is_loading_before_it_loads(settings, parts, caplog
         said_before.extend(record.getMessage() for record in caplog.records)
         return SleepingEngine(seconds=0)
 
-    worker = Worker(store, storage, load_engine, lease_seconds=30, poll_seconds=0.01,
-                    scratch_dir=settings.data_dir / "tmp")
+    config = WorkerConfig(lease_seconds=30, poll_seconds=0.01, scratch_dir=settings.data_dir / "tmp")
+    worker = Worker(store, storage, load_engine, config)
     with caplog.at_level(logging.INFO, logger="reelserve.worker.runner"):
         worker.load()
     assert [m for m in said_before if "loading the engine" in m and worker.id in m], said_before

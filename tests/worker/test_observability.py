@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from reelserve.errors import EngineInputError
 from reelserve.worker import Janitor
 from tests.jobs import submit
+from tests.worker.driving import work_through
 from tests.worker.test_worker import BODY, STANDARD, ExplodingEngine, make_worker
 
 
@@ -27,7 +28,7 @@ def test_a_job_logs_its_start_and_records_its_wait_stages_and_outcome(settings, 
     completed = sample("reelserve_jobs_finished_total", model=STANDARD, outcome="completed", error_code="")
     worker = make_worker(settings, store, storage, tiny_engine)
     with caplog.at_level(logging.INFO, logger="reelserve.worker"):
-        worker.run_once()
+        work_through(worker, store, [job.id])
     started = [r.getMessage() for r in caplog.records if "started" in r.getMessage()]
     assert started == [f"job {job.id} started: model {STANDARD}, attempt 1, worker {worker.id}"]
     assert sample("reelserve_queue_wait_seconds_count", model=STANDARD) == waits + 1
@@ -40,9 +41,10 @@ def test_a_job_logs_its_start_and_records_its_wait_stages_and_outcome(settings, 
 
 def test_a_failure_is_counted_by_its_code(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
-    submit(store, owner, STANDARD, BODY)
+    job = submit(store, owner, STANDARD, BODY)
     before = sample("reelserve_jobs_finished_total", model=STANDARD, outcome="failed", error_code="invalid_input")
-    make_worker(settings, store, storage, ExplodingEngine(EngineInputError("odd"), tiny_engine.info)).run_once()
+    engine = ExplodingEngine(EngineInputError("odd"), tiny_engine.info)
+    work_through(make_worker(settings, store, storage, engine), store, [job.id])
     assert sample("reelserve_jobs_finished_total", model=STANDARD, outcome="failed",
                   error_code="invalid_input") == before + 1
 

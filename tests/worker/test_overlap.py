@@ -18,8 +18,10 @@ from reelserve.store import Status
 from reelserve.worker import Worker, WorkerState
 from tests.jobs import submit
 from tests.polling import wait_for
+from tests.worker.driving import SHORT_LEASE_SECONDS, STARTED_TIMEOUT_SECONDS, worker_for
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
+HOLD_SECONDS = 1.0  # how long a test holds a request at its upload: far above a loaded machine's thread wake-up
 
 
 class CountingEngine:
@@ -54,7 +56,7 @@ class GatedStorage:
             self.arrived.setdefault(job_id, threading.Event())
             return self.gates.setdefault(job_id, threading.Event())
 
-    def wait_uploading(self, job_id: str, timeout: float = 10) -> bool:
+    def wait_uploading(self, job_id: str, timeout: float = STARTED_TIMEOUT_SECONDS) -> bool:
         """Whether `job_id`'s upload reached its (closed) gate within `timeout`: it is publishing, held."""
         self.gate(job_id)
         return self.arrived[job_id].wait(timeout)
@@ -63,7 +65,7 @@ class GatedStorage:
         job_id = key.split("/", 1)[0]
         gate = self.gate(job_id)
         self.arrived[job_id].set()
-        assert gate.wait(30), "the test never opened the gate"
+        assert gate.wait(STARTED_TIMEOUT_SECONDS), "the test never opened the gate"
         self.inner.put(key, source)
 
     def __getattr__(self, name):
@@ -75,8 +77,7 @@ def submit_all(store, owner: str, *prompts: str):
 
 
 def start(settings, store, storage, engine, *, lease: float = 30) -> tuple[Worker, threading.Event, threading.Thread]:
-    worker = Worker(store, storage, lambda: engine, lease_seconds=lease, poll_seconds=0.01,
-                    scratch_dir=settings.data_dir / "tmp")
+    worker = worker_for(settings, store, storage, engine, lease_seconds=lease)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
@@ -86,8 +87,8 @@ def start(settings, store, storage, engine, *, lease: float = 30) -> tuple[Worke
 def stop_worker(worker: Worker, stop: threading.Event, thread: threading.Thread) -> None:
     stop.set()
     worker.wake()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    thread.join(timeout=STARTED_TIMEOUT_SECONDS)
+    assert not thread.is_alive(), "the worker did not stop"
 
 
 def test_the_next_request_generates_while_the_last_one_publishes_and_at_most_one_clip_waits(settings, parts) -> None:
@@ -98,10 +99,11 @@ def test_the_next_request_generates_while_the_last_one_publishes_and_at_most_one
     try:
         assert storage.wait_uploading(first.id)  # the first is publishing, held
         wait_for(lambda: engine.generated == ["a", "b"])  # ... and the second was generated meanwhile
-        time.sleep(0.3)  # the second clip waits for the publisher; the third must not be claimed
-        assert engine.generated == ["a", "b"] and store.get(third.id).status is Status.IN_QUEUE
-        assert sorted(worker.jobs_in_hand()) == sorted([first.id, second.id])
-        assert worker.state is WorkerState.RUNNING
+        time.sleep(HOLD_SECONDS)  # the second clip waits for the publisher; the third must not be claimed
+        third_status = store.get(third.id).status
+        assert engine.generated == ["a", "b"] and third_status is Status.IN_QUEUE, (engine.generated, third_status)
+        assert sorted(worker.jobs_in_hand()) == sorted([first.id, second.id]), worker.jobs_in_hand()
+        assert worker.state is WorkerState.RUNNING, worker.state
         for job in (first, second, third):
             storage.gate(job.id).set()
         wait_for(lambda: all(store.get(j.id).status is Status.COMPLETED for j in (first, second, third)))
@@ -110,21 +112,23 @@ def test_the_next_request_generates_while_the_last_one_publishes_and_at_most_one
         stop_worker(worker, stop, thread)
     assert engine.generated == ["a", "b", "c"]
     waits = [store.get(j.id).metadata["timings"]["publish_wait_seconds"] for j in (first, second, third)]
-    assert waits[1] >= 0.2 > waits[0], "the second clip waited for the publisher (held 0.3 s), the first did not"
+    assert waits[1] >= HOLD_SECONDS / 2 > waits[0], (
+        f"publish waits {waits[:2]} s: the second clip should wait for the publisher (held {HOLD_SECONDS} s), the "
+        "first not")
 
 
 def test_a_request_being_published_keeps_its_lease(settings, parts) -> None:
-    """Lease 0.3 s, an upload held for 1.5 s, a reaper running all along: it completes on attempt 1."""
+    """An upload held for four leases, a reaper running all along: it completes on attempt 1."""
     store, inner, owner = parts
     storage = GatedStorage(inner)
     (job,) = submit_all(store, owner, "a")
-    worker, stop, thread = start(settings, store, storage, CountingEngine(), lease=0.3)
+    worker, stop, thread = start(settings, store, storage, CountingEngine(), lease=SHORT_LEASE_SECONDS)
     try:
         assert storage.wait_uploading(job.id)
-        deadline = time.monotonic() + 1.5
+        deadline = time.monotonic() + 4 * SHORT_LEASE_SECONDS
         while time.monotonic() < deadline:
             reaped = store.reap_expired_leases()
-            assert reaped.requeued == [] and reaped.interrupted == [], "the lease lapsed while publishing"
+            assert reaped.requeued == [] and reaped.interrupted == [], f"the lease lapsed while publishing: {reaped}"
             time.sleep(0.05)
         storage.gate(job.id).set()
         wait_for(lambda: store.get(job.id).status is Status.COMPLETED)
@@ -145,7 +149,7 @@ def test_a_shutdown_drains_both_sides(settings, parts) -> None:
     threading.Timer(0.3, storage.gate(first.id).set).start()
     threading.Timer(0.3, storage.gate(second.id).set).start()
     assert worker.drain(30) is True
-    thread.join(timeout=10)
+    thread.join(timeout=STARTED_TIMEOUT_SECONDS)
     assert worker.state is WorkerState.STOPPED
     assert all(store.get(j.id).status is Status.COMPLETED for j in (first, second))
 
@@ -163,7 +167,7 @@ def test_a_shutdown_past_its_grace_period_hands_both_jobs_back(settings, parts) 
     assert {store.get(j.id).status for j in (first, second)} == {Status.IN_QUEUE}
     storage.gate(first.id).set()  # the upload goes through, but the fenced completion refuses it
     storage.gate(second.id).set()
-    thread.join(timeout=10)
+    thread.join(timeout=STARTED_TIMEOUT_SECONDS)
     assert not thread.is_alive() and worker.state is WorkerState.STOPPED
     assert {store.get(j.id).status for j in (first, second)} == {Status.IN_QUEUE}
     assert not list((settings.data_dir / "media").rglob("*.mp4")), "a handed-back job's upload was kept"

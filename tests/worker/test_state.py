@@ -11,9 +11,11 @@ from reelserve.engines.base import EngineInfo
 from reelserve.errors import LeaseLostError, StoreUnavailableError, WorkerStateError
 from reelserve.media import Clip
 from reelserve.store import Status
-from reelserve.worker import Lease, LeaseStatus, Worker, WorkerState
+from reelserve.worker import Lease, LeaseStatus, Worker, WorkerConfig, WorkerState
 from reelserve.worker.state import TRANSITIONS, check_transition
 from tests.jobs import submit
+from tests.polling import wait_for
+from tests.worker.driving import JOBS_TIMEOUT_SECONDS, STARTED_TIMEOUT_SECONDS
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 ALLOWED = {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
@@ -33,9 +35,9 @@ class RecordingEngine:
         return Clip(frames=np.zeros((2, 64, 64, 3), dtype=np.uint8), fps=24, audio=None, sample_rate=None)
 
 
-def worker_with(settings, store, storage, engine) -> Worker:
-    worker = Worker(store, storage, lambda: engine, lease_seconds=30, poll_seconds=0.01,
-                    scratch_dir=settings.data_dir / "tmp")
+def worker_with(settings, store, storage, engine, load=None) -> Worker:
+    config = WorkerConfig(lease_seconds=30, poll_seconds=0.01, scratch_dir=settings.data_dir / "tmp")
+    worker = Worker(store, storage, load or (lambda: engine), config)
     engine.worker = worker
     return worker
 
@@ -62,15 +64,30 @@ def test_a_refused_move_says_where_the_worker_is_and_where_it_must_be() -> None:
 def test_a_job_runs_loading_idle_running_idle(settings, parts) -> None:
     store, storage, owner = parts
     engine = RecordingEngine()
-    worker = worker_with(settings, store, storage, engine)
-    assert worker.state is WorkerState.LOADING
-    with pytest.raises(WorkerStateError, match="it is loading"):
-        worker.run_once()  # nothing is claimed before the engine is loaded
-    worker.load()
-    assert worker.state is WorkerState.IDLE
     job = submit(store, owner, STANDARD, {"prompt": "a kite", "duration": 3})
-    assert worker.run_once() is True
-    assert engine.seen == [WorkerState.RUNNING] and worker.state is WorkerState.IDLE
+    while_loading: list[tuple[WorkerState, Status]] = []
+
+    def load() -> RecordingEngine:
+        while_loading.append((worker.state, store.get(job.id).status))
+        return engine
+
+    worker = worker_with(settings, store, storage, engine, load)
+    assert worker.state is WorkerState.LOADING
+    worker.load()
+    assert while_loading == [(WorkerState.LOADING, Status.IN_QUEUE)]  # nothing is claimed before the engine is loaded
+    assert worker.state is WorkerState.IDLE
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        # RUNNING while it generates, then IDLE again (between the empty claims of its 10 ms polls).
+        wait_for(lambda: store.get(job.id).status is Status.COMPLETED and worker.state is WorkerState.IDLE,
+                 JOBS_TIMEOUT_SECONDS)
+    finally:
+        stop.set()
+        worker.wake()
+        thread.join(timeout=STARTED_TIMEOUT_SECONDS)
+    assert engine.seen == [WorkerState.RUNNING]
     assert store.get(job.id).status is Status.COMPLETED
 
 
@@ -81,7 +98,10 @@ def test_a_stop_that_lands_before_a_claim_claims_nothing(settings, parts) -> Non
     worker.load()
     job = submit(store, owner, STANDARD, {"prompt": "a kite", "duration": 3})
     assert worker.drain(30) is True and worker.state is WorkerState.STOPPED
-    assert worker.run_once() is False
+    thread = threading.Thread(target=worker.run, args=(threading.Event(),), daemon=True)  # not told to stop
+    thread.start()
+    thread.join(timeout=STARTED_TIMEOUT_SECONDS)
+    assert not thread.is_alive(), "a stopped worker's loop went on"
     assert store.get(job.id).status is Status.IN_QUEUE
 
 
@@ -91,7 +111,8 @@ def test_a_worker_whose_engine_fails_to_load_stops(settings, parts) -> None:
     def broken():
         raise RuntimeError("no GPU")
 
-    worker = Worker(store, storage, broken, lease_seconds=30, poll_seconds=0.01, scratch_dir=settings.data_dir)
+    worker = Worker(store, storage, broken, WorkerConfig(lease_seconds=30, poll_seconds=0.01,
+                                                        scratch_dir=settings.data_dir))
     with pytest.raises(RuntimeError, match="no GPU"):
         worker.run(threading.Event())
     assert worker.state is WorkerState.STOPPED

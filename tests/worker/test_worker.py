@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 
@@ -16,9 +15,11 @@ from reelserve.media import Clip
 from reelserve.errors import EngineInputError
 from tests.mp4probe import probe_mp4
 from reelserve.store import Status
-from reelserve.worker import Janitor, ProgressReporter, Worker
+from reelserve.worker import Janitor, ProgressReporter, Worker, WorkerConfig, WorkerState
 from tests.polling import wait_for
 from tests.jobs import submit
+from tests.worker.driving import (JOBS_TIMEOUT_SECONDS, SHORT_LEASE_SECONDS, STARTED_TIMEOUT_SECONDS, work_through,
+                                  worker_for)
 
 STANDARD = "kling/kling-3.0/standard/text-to-video"
 BODY = {"prompt": "waves at dusk", "duration": 3, "aspect_ratio": "9:16", "cfg_scale": 0.5, "sound": True,
@@ -53,9 +54,9 @@ class SleepingEngine:
         return Clip(frames=np.zeros((4, 64, 64, 3), dtype=np.uint8), fps=24, audio=None, sample_rate=None)
 
 
-def make_worker(settings, store, storage, engine) -> Worker:
-    worker = Worker(store, storage, lambda: engine, lease_seconds=30, poll_seconds=0.01,
-                    scratch_dir=settings.data_dir / "tmp")
+def make_worker(settings, store, storage, engine, **config) -> Worker:
+    """A worker with its engine loaded (IDLE), on the tests' config unless `config` says otherwise."""
+    worker = worker_for(settings, store, storage, engine, **config)
     worker.load()
     return worker
 
@@ -63,9 +64,9 @@ def make_worker(settings, store, storage, engine) -> Worker:
 def test_job_runs_to_a_stored_mp4(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
     job = submit(store, owner, STANDARD, BODY)
-    assert make_worker(settings, store, storage, tiny_engine).run_once() is True
-    done = store.get(job.id)
+    (done,) = work_through(make_worker(settings, store, storage, tiny_engine), store, [job.id])
     assert done.status is Status.COMPLETED and done.progress == 100.0 and done.lease_owner is None
+    assert done.attempts == 1  # claimed once, by this worker
     meta = done.metadata
     assert (meta["width"], meta["height"], meta["fps"], meta["duration_seconds"]) == (144, 256, 24, 3.0)
     assert meta["has_audio"] is True and meta["seed"] == 11
@@ -82,8 +83,7 @@ def test_job_runs_to_a_stored_mp4(settings, parts, tiny_engine) -> None:
 def test_seed_is_drawn_and_reported_when_absent(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
     job = submit(store, owner, STANDARD, {**BODY, "seed": None, "sound": False})
-    make_worker(settings, store, storage, tiny_engine).run_once()
-    done = store.get(job.id)
+    (done,) = work_through(make_worker(settings, store, storage, tiny_engine), store, [job.id])
     assert isinstance(done.metadata["seed"], int) and done.metadata["has_audio"] is False
 
 
@@ -91,8 +91,7 @@ def test_engine_input_error_fails_the_job_with_its_code(settings, parts, tiny_en
     store, storage, owner = parts
     job = submit(store, owner, STANDARD, BODY)
     engine = ExplodingEngine(EngineInputError("the engine rejected this input: prompt too odd"), tiny_engine.info)
-    make_worker(settings, store, storage, engine).run_once()
-    failed = store.get(job.id)
+    (failed,) = work_through(make_worker(settings, store, storage, engine), store, [job.id])
     assert (failed.status, failed.error_code) == (Status.FAILED, "invalid_input")
     assert "prompt too odd" in failed.error_message and failed.metadata["seed"] == 11
 
@@ -101,8 +100,7 @@ def test_a_stored_input_that_no_longer_passes_its_schema_fails_naming_the_field(
     """The worker validates job.input with the same model the API used; a row from another version fails cleanly."""
     store, storage, owner = parts
     job = submit(store, owner, STANDARD, {**BODY, "duration": 99})
-    make_worker(settings, store, storage, tiny_engine).run_once()
-    failed = store.get(job.id)
+    (failed,) = work_through(make_worker(settings, store, storage, tiny_engine), store, [job.id])
     assert (failed.status, failed.error_code) == (Status.FAILED, "invalid_input")
     assert "duration" in failed.error_message and "submit it again" in failed.error_message
 
@@ -110,8 +108,8 @@ def test_a_stored_input_that_no_longer_passes_its_schema_fails_naming_the_field(
 def test_unexpected_error_fails_the_job_without_leaking_it(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
     job = submit(store, owner, STANDARD, BODY)
-    make_worker(settings, store, storage, ExplodingEngine(KeyError("internal secret"), tiny_engine.info)).run_once()
-    failed = store.get(job.id)
+    engine = ExplodingEngine(KeyError("internal secret"), tiny_engine.info)
+    (failed,) = work_through(make_worker(settings, store, storage, engine), store, [job.id])
     assert (failed.status, failed.error_code) == (Status.FAILED, "internal_error")
     assert "secret" not in failed.error_message and failed.lease_owner is None
 
@@ -124,20 +122,21 @@ def test_run_loads_engine_once_and_stops_on_request(settings, parts, tiny_engine
         loads.append(1)
         return tiny_engine
 
-    worker = Worker(store, storage, load, lease_seconds=30, poll_seconds=0.01, scratch_dir=settings.data_dir / "tmp")
+    worker = Worker(store, storage, load, WorkerConfig(lease_seconds=30, poll_seconds=0.01,
+                                                      scratch_dir=settings.data_dir / "tmp"))
     jobs = [submit(store, owner, STANDARD, {**BODY, "sound": False}) for _ in range(2)]
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
+    deadline = time.monotonic() + JOBS_TIMEOUT_SECONDS
     try:
-        for _ in range(600):
-            if all(store.get(j.id).status is Status.COMPLETED for j in jobs):
-                break
+        while not all(store.get(j.id).status is Status.COMPLETED for j in jobs) and time.monotonic() < deadline:
             stop.wait(0.05)
     finally:
         stop.set()
-        thread.join(timeout=30)
-    assert all(store.get(j.id).status is Status.COMPLETED for j in jobs) and loads == [1]
+        thread.join(timeout=60)
+    statuses = [store.get(j.id).status.value for j in jobs]
+    assert statuses == ["completed"] * 2 and loads == [1], f"statuses {statuses}, {len(loads)} engine loads"
     (seen,) = store.live_workers(60)
     assert seen.engine["state"] == "ready" and seen.engine["random_weights"] is True
 
@@ -169,8 +168,7 @@ def test_multi_prompt_shots_are_reported_with_their_cut_times(settings, parts, t
     body = {**BODY, "duration": 7, "sound": True, "enhance_prompt": False,
             "multi_prompt": [{"prompt": "a gull lands", "duration": 3}, {"prompt": "it takes off", "duration": 4}]}
     job = submit(store, owner, STANDARD, body)
-    make_worker(settings, store, storage, tiny_engine).run_once()
-    done = store.get(job.id)
+    (done,) = work_through(make_worker(settings, store, storage, tiny_engine), store, [job.id])
     assert done.metadata["shots"] == [
         {"prompt": "a gull lands", "start_seconds": 0.0, "duration_seconds": 3.0, "enhanced_prompt": None},
         {"prompt": "it takes off", "start_seconds": 3.0, "duration_seconds": 4.0, "enhanced_prompt": None},
@@ -194,9 +192,7 @@ def test_status_progress_rises_across_shots_and_stages(settings, parts, tiny_eng
         seen.append((time.monotonic(), current.status.value, current.progress))
 
     monkeypatch.setattr(store, "set_progress", set_progress)
-    worker = make_worker(settings, store, storage, tiny_engine)
-    worker.progress_interval = 0.0
-    worker.run_once()
+    work_through(make_worker(settings, store, storage, tiny_engine, progress_interval=0.0), store, [job.id])
     values = [progress for _, _, progress in seen]
     assert len(values) >= 3 * 2 and all(status == "in_progress" for _, status, _ in seen)  # >= 2 stages x 3 shots
     assert values == sorted(values) and len(set(values)) == len(values) and 0 < values[0] and values[-1] <= 100
@@ -226,15 +222,14 @@ def test_drain_hands_back_a_request_that_outlives_the_grace_period(settings, par
     store, storage, owner = parts
     job = submit(store, owner, STANDARD, BODY)
     engine = SleepingEngine(seconds=10)  # unless stopped: it reports progress, which raises once handed back
-    worker = make_worker(settings, store, storage, engine)
-    worker.progress_interval = 0.0
+    worker = make_worker(settings, store, storage, engine, progress_interval=0.0)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
-    assert engine.started.wait(10)
+    assert engine.started.wait(STARTED_TIMEOUT_SECONDS), "the worker never started the request"
     stop.set()
     assert worker.drain(0.2) is False
-    thread.join(timeout=5)
+    thread.join(timeout=STARTED_TIMEOUT_SECONDS)
     back = store.get(job.id)
     assert not thread.is_alive(), "the engine kept running after its request was handed back"
     assert (back.status, back.attempts, back.lease_owner) == (Status.IN_QUEUE, 0, None)
@@ -248,12 +243,11 @@ def test_drain_of_an_idle_worker_returns_at_once(settings, parts, tiny_engine) -
 
 
 def test_a_request_finishing_in_the_grace_period_keeps_its_lease(settings, parts) -> None:
-    """Lease 0.3 s, a 1.5 s request, shutdown at once, a reaper running all along: it completes on attempt 1."""
+    """A request four leases long, shutdown at once, a reaper running all along: it completes on attempt 1."""
     store, storage, owner = parts
     job = submit(store, owner, STANDARD, BODY)
-    engine = SleepingEngine(seconds=1.5)
-    worker = Worker(store, storage, lambda: engine, lease_seconds=0.3, poll_seconds=0.01,
-                    scratch_dir=settings.data_dir / "tmp")
+    engine = SleepingEngine(seconds=4 * SHORT_LEASE_SECONDS)
+    worker = worker_for(settings, store, storage, engine, lease_seconds=SHORT_LEASE_SECONDS)
     stop, reaping = threading.Event(), threading.Event()
     reaped: list = []
 
@@ -264,15 +258,15 @@ def test_a_request_finishing_in_the_grace_period_keeps_its_lease(settings, parts
     threads = [threading.Thread(target=worker.run, args=(stop,)), threading.Thread(target=reaper)]
     for thread in threads:
         thread.start()
-    assert engine.started.wait(10)
+    assert engine.started.wait(STARTED_TIMEOUT_SECONDS), "the worker never started the request"
     stop.set()
-    assert worker.drain(10) is True
+    assert worker.drain(STARTED_TIMEOUT_SECONDS) is True
     reaping.set()
     for thread in threads:
-        thread.join(timeout=10)
+        thread.join(timeout=STARTED_TIMEOUT_SECONDS)
     done = store.get(job.id)
     assert (done.status, done.attempts) == (Status.COMPLETED, 1)
-    assert all(r.requeued == [] and r.interrupted == [] for r in reaped)
+    assert all(r.requeued == [] and r.interrupted == [] for r in reaped), [r for r in reaped if r.requeued or r.interrupted]
 
 
 def test_an_idle_worker_on_postgres_starts_a_new_request_without_waiting_to_poll(settings, pg_url) -> None:
@@ -281,22 +275,22 @@ def test_an_idle_worker_on_postgres_starts_a_new_request_without_waiting_to_poll
     store, storage = store_for(settings), storage_for(settings)
     owner, _ = store.create_key("k")
     engine = SleepingEngine(seconds=0.05)
-    worker = Worker(store, storage, lambda: engine, lease_seconds=30, poll_seconds=60,
-                    scratch_dir=settings.data_dir / "tmp")
+    worker = worker_for(settings, store, storage, engine, poll_seconds=60)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        time.sleep(0.5)  # idle, listening
+        wait_for(lambda: worker.state is WorkerState.IDLE, STARTED_TIMEOUT_SECONDS)  # loaded
+        time.sleep(0.5)  # and past its first (empty) claim: idle, listening
         submitted = time.monotonic()
-        job = submit(store, owner.id, STANDARD, BODY)
-        assert engine.started.wait(10)
+        submit(store, owner.id, STANDARD, BODY)
+        assert engine.started.wait(STARTED_TIMEOUT_SECONDS), "the worker never started the request"
         pickup = time.monotonic() - submitted
         assert pickup < 30, "the worker waited for its poll instead of being notified"
     finally:
         stop.set()
         worker.wake()
-        thread.join(timeout=10)
+        thread.join(timeout=STARTED_TIMEOUT_SECONDS)
         store.close()
     assert not thread.is_alive(), "wake() cut the idle wait short"
     print(f"\nPostgreSQL pickup with a 60 s poll interval: {pickup * 1000:.1f} ms")
@@ -312,8 +306,8 @@ def test_on_postgres_and_s3_a_worker_publishes_a_presigned_video_and_the_janitor
     store, storage = store_for(settings), storage_for(settings)
     owner, _ = store.create_key("k")
     job = submit(store, owner.id, STANDARD, BODY)
-    assert make_worker(settings, store, storage, tiny_engine).run_once() is True
-    done = store.get(job.id)
+    (done,) = work_through(make_worker(settings, store, storage, tiny_engine), store, [job.id])
+    assert done.attempts == 1  # claimed once, by this worker
     url = storage.url_for(done.output_key)  # what the result's output.video links to
     assert url.startswith(f"{s3_endpoint}/") and "X-Amz-Signature=" in url
     (tmp_path / "got.mp4").write_bytes(httpx.get(url).raise_for_status().content)
@@ -343,14 +337,14 @@ def test_a_worker_rides_out_a_database_outage_mid_request_and_while_idle(setting
     store._pool.timeout = 2  # how long a call waits for a connection before giving up (5 s in production)
     owner, _ = direct.create_key("k")
     engine = SleepingEngine(seconds=1.0)
-    worker = Worker(store, storage_for(settings), lambda: engine, lease_seconds=4, poll_seconds=0.05,
-                    scratch_dir=settings.data_dir / "tmp", progress_interval=0.0)
+    worker = worker_for(settings, store, storage_for(settings), engine, lease_seconds=4, poll_seconds=0.05,
+                        progress_interval=0.0)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
         first = submit(direct, owner.id, STANDARD, BODY)
-        assert engine.started.wait(10)
+        assert engine.started.wait(STARTED_TIMEOUT_SECONDS), "the worker never started the request"
         proxy.cut()  # mid-request: progress writes and the lease renewal fail
         with pytest.raises(StoreUnavailableError):
             store.get(first.id)  # what an API replica would answer 503001 with
@@ -392,9 +386,8 @@ def test_a_completion_whose_reply_was_lost_keeps_its_video(settings, tiny_engine
     store.migrate()
     storage = storage_for(settings)
     job = submit(store, store.create_key("k")[0].id, STANDARD, BODY)
-    worker = make_worker(settings, store, storage, tiny_engine)
-    assert worker.run_once() is True
-    done = store.get(job.id)
+    (done,) = work_through(make_worker(settings, store, storage, tiny_engine), store, [job.id])
+    assert done.attempts == 1  # claimed once, by this worker
     assert done.status is Status.COMPLETED and store.lost
     assert storage.path_for(done.output_key).is_file()
 
@@ -414,24 +407,11 @@ def test_a_storage_outage_during_the_upload_is_retried_not_failed(settings, part
 
     storage.put = flaky_put
     job = submit(store, owner, STANDARD, BODY)
-    worker = make_worker(settings, store, storage, tiny_engine)
-    with fast_retries():
-        assert worker.run_once() is True
-    done = store.get(job.id)
+    # The worker waits a second between retries (WorkerConfig.store_retry_seconds); this test need not.
+    worker = make_worker(settings, store, storage, tiny_engine, store_retry_seconds=0.01)
+    (done,) = work_through(worker, store, [job.id])
     assert (done.status, done.attempts, len(calls)) == (Status.COMPLETED, 1, 3)
     assert "Retrying the upload" in caplog.text
-
-
-@contextlib.contextmanager
-def fast_retries():
-    """The worker waits a second between retries; these tests need not."""
-    from reelserve.worker import runner
-
-    real, runner.STORE_RETRY_SECONDS = runner.STORE_RETRY_SECONDS, 0.01
-    try:
-        yield
-    finally:
-        runner.STORE_RETRY_SECONDS = real
 
 
 def test_a_completed_job_has_a_poster_of_the_videos_size(settings, parts, tiny_engine) -> None:
@@ -439,8 +419,7 @@ def test_a_completed_job_has_a_poster_of_the_videos_size(settings, parts, tiny_e
 
     store, storage, owner = parts
     job = submit(store, owner, STANDARD, BODY)
-    make_worker(settings, store, storage, tiny_engine).run_once()
-    done = store.get(job.id)
+    (done,) = work_through(make_worker(settings, store, storage, tiny_engine), store, [job.id])
     assert done.poster_key == done.output_key.replace("video.mp4", "poster.jpg")
     with Image.open(storage.path_for(done.poster_key)) as poster:
         assert poster.format == "JPEG" and poster.size == (done.metadata["width"], done.metadata["height"])

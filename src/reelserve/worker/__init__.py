@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from reelserve.worker.config import WorkerConfig, new_worker_id
 from reelserve.worker.janitor import Janitor
 from reelserve.worker.lease import Lease, LeaseStatus
 from reelserve.worker.progress import ProgressReporter
-from reelserve.worker.runner import Worker, new_worker_id
+from reelserve.worker.runner import Worker
 from reelserve.worker.state import WorkerState
 
-__all__ = ["Janitor", "Lease", "LeaseStatus", "ProgressReporter", "Worker", "WorkerState", "new_worker_id"]
+__all__ = ["Janitor", "Lease", "LeaseStatus", "ProgressReporter", "Worker", "WorkerConfig", "WorkerState",
+           "new_worker_id"]
