@@ -154,3 +154,54 @@ def test_help_lists_each_command_with_its_first_sentence_whole() -> None:
         for name, command in group.commands.items():
             first = " ".join(command.help.split("\n\n")[0].split()).split(". ")[0].rstrip(".")
             assert f"{name} {first}" in commands, (name, listed)
+
+
+def test_reading_the_settings_writes_nothing_and_the_signing_key_is_made_once_private(tmp_path) -> None:
+    """Settings only read; the composition root makes the data dir's signing key, on first use, mode 0600 in a
+    0700 data dir, and every process (here: threads racing) gets the same one."""
+    import stat
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reelserve.cli.compose import storage_config
+
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data)
+    settings.model_dump()
+    assert not data.exists(), f"reading the settings wrote {sorted(data.iterdir())}"
+    with ThreadPoolExecutor(8) as pool:
+        secrets = set(pool.map(lambda _: storage_config(settings).signing_secret, range(16)))
+    assert len(secrets) == 1, f"{len(secrets)} different secrets were made"
+    assert (data / "signing.key").read_text().strip().encode() in secrets
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700, oct(data.stat().st_mode)
+    assert stat.S_IMODE((data / "signing.key").stat().st_mode) == 0o600, oct((data / "signing.key").stat().st_mode)
+    assert sorted(p.name for p in data.iterdir()) == ["signing.key"], "a temporary key file was left behind"
+
+    configured = Settings(data_dir=tmp_path / "other", signing_secret="given")
+    assert storage_config(configured).signing_secret == b"given"
+    assert not (tmp_path / "other").exists(), "a configured secret made a key file"
+
+
+def test_the_webhook_timeout_is_read_once_and_the_lease_follows_it(tmp_path) -> None:
+    from reelserve.cli.compose import build_deliverer, storage_for
+    from reelserve.delivery.deliverer import lease_for
+
+    settings = Settings(data_dir=tmp_path, signing_secret="s", webhook_timeout_seconds=3, webhook_concurrency=2,
+                        webhook_retry_seconds=7, webhook_retry_window_seconds=70)
+    store = store_for(settings)
+    deliverer = build_deliverer(settings, store, storage_for(settings))
+    assert deliverer.sender.deadline_seconds == 3 and deliverer.lease_seconds == lease_for(3), deliverer.lease_seconds
+    assert (deliverer.retry.first_delay_seconds, deliverer.retry.give_up_after_seconds) == (7, 70), deliverer.retry
+    store.close()
+
+
+def test_the_cli_loads_no_service_module_until_a_service_command_runs() -> None:
+    """Every command imports cli/server.py: `reelserve keys ...` must not pay for uvicorn, FastAPI, the worker
+    (PyAV), delivery or boto3."""
+    import subprocess
+    import sys
+
+    heavy = ("uvicorn", "fastapi", "av", "torch", "boto3", "reelserve.api", "reelserve.worker", "reelserve.delivery",
+             "reelserve.engines", "reelserve.cli.lifetime")
+    probe = f"import sys, reelserve.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and ran.stdout.strip() == "[]", ran.stdout + ran.stderr

@@ -1,16 +1,16 @@
-"""The one `Settings` object. The only module that reads the environment.
+"""The one `Settings` object of the server. The only server module that reads the environment.
 
-The CLI builds a `Settings` once, and cli/compose.py builds every part from it, handing each layer
-plain values; nothing else calls `os.environ`, and no layer below the CLI imports this module
-(an import contract in pyproject.toml says so).
+The CLI builds a `Settings` once, and cli/compose.py maps it onto each layer's own frozen config
+(`StoreConfig`, `StorageConfig`, `DeliveryConfig`, `EngineConfig`, `ApiConfig`...); nothing else calls
+`os.environ`, and no layer below the CLI imports this module (an import contract in pyproject.toml says so).
+It only reads: what is made on disk from it (the signing key) is made in the CLI (cli/signing_key.py).
 Every field can be set as `REELSERVE_<FIELD>` (e.g. `REELSERVE_WEIGHTS=tiny`) or by a CLI flag.
+The SDK's own settings (`REELSERVE_BASE_URL`, `REELSERVE_API_KEY`) are in reelserve/client/settings.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     )
     url_ttl_seconds: int = Field(7 * 24 * 3600, ge=60, description="How long a signed output URL stays valid.")
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest accepted request body.")
+    max_image_body_bytes: int = Field(
+        21 * 1024 * 1024, ge=1024, description="Largest accepted body on the image-to-video routes, whose images may "
+        "come inline as data URIs (15 MiB decoded at most).",
+    )
     worker_poll_seconds: float = Field(0.5, gt=0, description="How often an idle worker looks for queued requests.")
     lease_seconds: float = Field(
         60.0, gt=0, description="How long a claim lasts unless renewed; the worker renews it while generating."
@@ -102,6 +106,14 @@ class Settings(BaseSettings):
         False, description="Let webhooks reach loopback, private, link-local and other non-public addresses. Off: "
         "such a URL is refused at submit (a literal address) or at delivery (a name resolving there). Turn on only "
         "where every API key holder may reach this network.",
+    )
+    # Input images (docs/http-api.md): fetched once at submit, under the webhooks' address rules.
+    media_allow_private: bool = Field(
+        False, description="Let input image URLs reach loopback, private, link-local and other non-public addresses. "
+        "Off: such a URL is a 422 at submit. Turn on only where every API key holder may reach this network.",
+    )
+    media_fetch_seconds: float = Field(
+        20.0, gt=0, description="How long fetching one input image may take in all (redirects and body included).",
     )
     webhook_concurrency: int = Field(8, ge=1, description="Webhook attempts each process makes at once.")
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="How long a receiver has to answer an attempt.")
@@ -144,31 +156,3 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
-
-    def resolved_signing_secret(self) -> bytes:
-        """The configured secret, or one generated on first use and kept in the data dir (mode 0600)."""
-        if self.signing_secret:
-            return self.signing_secret.encode()
-        path = self.data_dir / "signing.key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_name(f"signing.key.{secrets.token_hex(4)}")
-            tmp.touch(mode=0o600)
-            tmp.write_text(secrets.token_hex(32))
-            # link() fails if the file exists, so an API and a worker starting together agree on one secret.
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        return path.read_text().strip().encode()
-
-
-class ClientSettings(BaseSettings):
-    """What the SDK and the client commands (`run`, `submit`, ...) read when not given arguments."""
-
-    model_config = SettingsConfigDict(env_prefix="REELSERVE_", extra="ignore")
-
-    base_url: str = Field("http://127.0.0.1:8000", description="The server the client talks to.")
-    api_key: str | None = Field(None, description="The bearer key the client sends.")

@@ -264,7 +264,8 @@ def test_every_url_field_the_docs_name_exists() -> None:
 
     from reelserve.api.wire import ResultResponse, StatusResponse, SubmitResponse
     from reelserve.client import Result
-    from reelserve.settings import ClientSettings, Settings
+    from reelserve.client.settings import ClientSettings
+    from reelserve.settings import Settings
 
     real = {*SubmitResponse.model_fields, *StatusResponse.model_fields, *ResultResponse.model_fields,
             *Settings.model_fields, *ClientSettings.model_fields, *(f.name for f in dataclasses.fields(Result))}

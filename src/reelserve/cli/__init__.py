@@ -1,5 +1,5 @@
-"""The `reelserve` command: the composition root. Settings are built here, once, and the parts are
-built from them (cli/compose.py) and passed down as plain values; every command is a thin layer over them.
+"""The `reelserve` command: the composition root. Settings are built here, once; cli/compose.py maps them
+onto each layer's frozen config and builds the parts from those; every command is a thin layer over them.
 
     serve, worker, pull      cli/server.py     the processes that run the service
     keys create|list|revoke| cli/keys.py       API keys and their webhook signing secrets

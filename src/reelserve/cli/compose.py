@@ -1,7 +1,9 @@
-"""The composition root's builders: Settings in, the parts out, each built from plain values.
+"""The composition root's builders: Settings in, each layer's frozen config out, and the parts built from them.
 
-The only place that chooses between backends (PostgreSQL or SQLite, S3 or the data dir). No layer
-below the CLI sees a `Settings`: each takes plain arguments, so it can be built and tested without one.
+The only place that maps a setting onto a layer (each setting once, into that layer's config: `StorageConfig`,
+`EngineConfig`, `DeliveryConfig`, `ApiConfig`, `WorkerConfig`), and the only place that chooses between backends
+(PostgreSQL or SQLite, S3 or the data dir). No layer below the CLI sees a `Settings`: each takes its config or
+plain values, so it can be built and tested without one.
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from reelserve.cli.signing_key import read_or_create_signing_key
 from reelserve.settings import Settings
-from reelserve.storage import MediaStorage
+from reelserve.storage import LocalStorageConfig, MediaStorage, S3StorageConfig, StorageConfig, open_storage
 from reelserve.store import JobStore, SubmitLimits, open_store
 
-# The API, the worker and the engine pull in FastAPI, PyAV and torch: each is imported where it is
-# built, so that `reelserve keys ...` starts in a fraction of a second.
+# The API, the worker, the engine and webhook delivery pull in FastAPI, uvicorn, PyAV, torch and anyio: each is
+# imported where it is built, so that `reelserve keys ...` starts in a fraction of a second.
 if TYPE_CHECKING:
+    import uvicorn
+
     from reelserve.api import ApiConfig
     from reelserve.delivery import Deliverer
-    from reelserve.engines import Engine
+    from reelserve.delivery.config import DeliveryConfig
+    from reelserve.engines import Engine, EngineConfig
     from reelserve.worker import Worker
 
 
@@ -33,31 +39,43 @@ def store_for(settings: Settings) -> JobStore:
     return open_store(settings.database_url, sqlite_path=settings.database_path, pool_size=settings.database_pool_size)
 
 
-def storage_for(settings: Settings) -> MediaStorage:
-    """S3 when `storage_url` is set, else the data dir (whose links the API signs and serves)."""
+def storage_config(settings: Settings) -> StorageConfig:
+    """S3 when `storage_url` is set; else the data dir, whose links the API serves, signed with `signing_secret`
+    or, unset, the data dir's own key (made by the first process that needs it)."""
     if settings.storage_url:
-        from reelserve.storage.s3 import S3MediaStorage  # boto3 is only imported when asked for
-
-        return S3MediaStorage.connect(
+        return S3StorageConfig(
             settings.storage_url, endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
             access_key_id=settings.s3_access_key_id, secret_access_key=settings.s3_secret_access_key,
-            url_ttl_seconds=settings.url_ttl_seconds, part_size=settings.s3_part_size_mib * 1024 * 1024)
-    from reelserve.storage import LocalMediaStorage, UrlSigner
+            url_ttl_seconds=settings.url_ttl_seconds, part_size_bytes=settings.s3_part_size_mib * 1024 * 1024)
+    if settings.signing_secret:
+        secret = settings.signing_secret.encode()
+    else:
+        secret = read_or_create_signing_key(settings.data_dir)
+    return LocalStorageConfig(settings.media_dir, settings.base_url, secret, settings.url_ttl_seconds)
 
-    signer = UrlSigner(settings.resolved_signing_secret(), settings.url_ttl_seconds)
-    return LocalMediaStorage(settings.media_dir, settings.base_url, signer)
+
+def storage_for(settings: Settings) -> MediaStorage:
+    """The storage the settings name, opened (an S3 bucket is checked to be there)."""
+    return open_storage(storage_config(settings))
 
 
-def engine_loader(settings: Settings) -> Callable[[], Engine]:
-    """What the worker calls once to load its engine (in its own thread, so startup is not held up)."""
-    from reelserve.engines import RuntimeOptions, load_engine
+def engine_config(settings: Settings) -> EngineConfig:
+    """The engine a worker loads: the weights of the family, on the device, with the GPU settings."""
+    from reelserve.engines import EngineConfig, RuntimeOptions
 
     options = RuntimeOptions(
         dtype=settings.dtype, attention_backend=settings.attention_backend, compile=settings.compile,
         vae_tiling=settings.vae_tiling, offload_text_encoder=settings.offload_text_encoder, fp8=settings.fp8,
     )
-    return functools.partial(load_engine, settings.weights, family=settings.model_family, device=settings.device,
-                             cache_dir=settings.cache_dir, options=options, enhance_prompt=settings.enhance_prompt)
+    return EngineConfig(settings.weights, family=settings.model_family, device=settings.device,
+                        cache_dir=settings.cache_dir, options=options, enhance_prompt=settings.enhance_prompt)
+
+
+def engine_loader(settings: Settings) -> Callable[[], Engine]:
+    """What the worker calls once to load its engine (in its own thread, so startup is not held up)."""
+    from reelserve.engines import load_engine
+
+    return functools.partial(load_engine, engine_config(settings))
 
 
 def api_config(settings: Settings) -> ApiConfig:
@@ -72,26 +90,49 @@ def api_config(settings: Settings) -> ApiConfig:
         submit_limits=SubmitLimits(max_active=settings.max_active_per_key or None,
                                    per_minute=settings.submits_per_minute or None),
         webhook_allow_private=settings.webhook_allow_private,
+        max_image_body_bytes=settings.max_image_body_bytes, media_allow_private=settings.media_allow_private,
+        media_fetch_seconds=settings.media_fetch_seconds,
     )
+
+
+def build_http_server(settings: Settings, store: JobStore, storage: MediaStorage) -> uvicorn.Server:
+    """The API app under uvicorn, on the settings' host and port; `run()` serves until SIGTERM/SIGINT."""
+    import uvicorn
+
+    from reelserve.api import create_app
+
+    app = create_app(api_config(settings), store, storage)
+    # access_log off: uvicorn's writes each URL whole, and a media link's query is its signature
+    # (the API's access middleware logs the path). log_config None: uvicorn's lines go through setup_logging's
+    # format, with timestamps. No `server: uvicorn` banner.
+    return uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
+                                         access_log=False, log_config=None, server_header=False))
 
 
 def build_worker(settings: Settings) -> Worker:
     """A worker with its own store and storage, and the housekeeping every worker does between jobs."""
-    from reelserve.worker import Janitor, Worker
+    from reelserve.worker import Janitor, Worker, WorkerConfig
 
     store, storage = store_for(settings), storage_for(settings)
     janitor = Janitor(store, storage, retention_seconds=settings.retention_seconds,
                       reap_every=min(5.0, settings.lease_seconds / 2))
-    return Worker(store, storage, engine_loader(settings), lease_seconds=settings.lease_seconds,
-                  poll_seconds=settings.worker_poll_seconds, scratch_dir=settings.data_dir / "tmp", janitor=janitor)
+    config = WorkerConfig(lease_seconds=settings.lease_seconds, poll_seconds=settings.worker_poll_seconds,
+                          scratch_dir=settings.data_dir / "tmp")
+    return Worker(store, storage, engine_loader(settings), config, janitor=janitor)
+
+
+def delivery_config(settings: Settings) -> DeliveryConfig:
+    """How a process delivers webhooks: the one place the receiver's timeout is read (an event's lease and
+    a stopping process's wait for the attempts in flight follow from it)."""
+    from reelserve.delivery import RetryPolicy
+    from reelserve.delivery.config import DeliveryConfig
+
+    retry = RetryPolicy(first_delay_seconds=settings.webhook_retry_seconds,
+                        give_up_after_seconds=settings.webhook_retry_window_seconds)
+    return DeliveryConfig(timeout_seconds=settings.webhook_timeout_seconds, retry=retry,
+                          concurrency=settings.webhook_concurrency, allow_private=settings.webhook_allow_private)
 
 
 def build_deliverer(settings: Settings, store: JobStore, storage: MediaStorage) -> Deliverer:
     """The webhook delivery loop every server and worker process runs, on that process's store and storage."""
-    from reelserve.delivery import Deliverer, EventBodies, RetryPolicy, Sender
-
-    sender = Sender(timeout_seconds=settings.webhook_timeout_seconds, allow_private=settings.webhook_allow_private)
-    retry = RetryPolicy(first_delay_seconds=settings.webhook_retry_seconds,
-                        give_up_after_seconds=settings.webhook_retry_window_seconds)
-    # The events' lease follows the sender's deadline (delivery/deliverer.py: lease_for).
-    return Deliverer(store, sender, EventBodies(store, storage), concurrency=settings.webhook_concurrency, retry=retry)
+    return delivery_config(settings).deliverer(store, storage)

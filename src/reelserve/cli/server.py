@@ -1,4 +1,11 @@
-"""`reelserve serve`, `reelserve worker` and `reelserve pull`: the processes that run the service."""
+"""`reelserve serve`, `reelserve worker` and `reelserve pull`: the processes that run the service.
+
+`serve` and `worker` read as the same steps: logging, the settings, the parts (cli/compose.py), then the work,
+with webhook delivery beside it (cli/lifetime.py), until SIGTERM/SIGINT, and the shutdown order. Every
+`reelserve` command imports this module, and `reelserve keys ...` must start in a fraction of a second: what
+only a running service needs (uvicorn, FastAPI, the worker, delivery) is imported in one marked spot at the
+top of its command, or where cli/compose.py builds it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +13,20 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from reelserve import metrics
-from reelserve.cli.compose import api_config, build_deliverer, build_worker, settings_from, storage_for, store_for
+from reelserve.cli.compose import (build_deliverer, build_http_server, build_worker, settings_from, storage_for,
+                                   store_for)
 from reelserve.cli.logs import setup_logging
 from reelserve.cli.options import DataDir, Family, Weights, setting_help
+from reelserve.cli.worker_process import WorkerProcess
+from reelserve.settings import Settings
 from reelserve.store import JobStore
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("reelserve")
 
@@ -29,45 +41,20 @@ def serve(
     no_worker: Annotated[bool, typer.Option("--no-worker", help="API only; run `reelserve worker` elsewhere.")] = False,
 ) -> None:
     """Run the API, and a worker in a child process unless --no-worker."""
-    import uvicorn
-
-    from reelserve.api import create_app
+    from reelserve.cli import lifetime  # lazy: only a running service delivers webhooks
 
     setup_logging()
     settings = settings_from(host=host, port=port, data_dir=data_dir, weights=weights, model_family=family,
                              run_worker=False if no_worker else None)
-    from reelserve.delivery import DeliveryThread
-
     store, storage = store_for(settings), storage_for(settings)
     _ensure_first_key(store, settings.data_dir)
-    app = create_app(api_config(settings), store, storage)
-    # access_log off: uvicorn's writes each URL whole, and a media link's query is its signature
-    # (api/access.py logs the path). log_config None: uvicorn's lines go through setup_logging's
-    # format, with timestamps. No `server: uvicorn` banner.
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
-                                           access_log=False, log_config=None, server_header=False))
-    worker = None
-    if settings.run_worker:
-        from reelserve.cli.worker_process import WorkerProcess
-
-        # In a child process, so a crash in the engine's native code cannot take the API down (cli/worker_process.py).
-        # A server whose worker cannot load its engine would queue requests forever: stop it loudly.
-        worker = WorkerProcess(settings, on_failure=lambda: setattr(server, "should_exit", True)).start()
-    delivery = DeliveryThread(build_deliverer(settings, store, storage)).start()
-    log.info("serving on %s (data dir %s)", settings.base_url, settings.data_dir.resolve())
-    # uvicorn handles SIGTERM/SIGINT while it runs, then restores these handlers and raises the
-    # signal again; with the default handlers that would kill the process before the worker drains.
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: None)
-    try:
-        server.run()  # returns after SIGTERM/SIGINT, once in-flight HTTP requests are answered
-        if worker is not None and worker.failed.is_set():
-            raise typer.Exit(1)
-        if worker is not None:
-            worker.shutdown(settings.shutdown_grace_seconds)
-    finally:
-        delivery.stop(settings.webhook_timeout_seconds)
-        metrics.process_exited()
+    http = build_http_server(settings, store, storage)
+    worker = _start_worker_child(settings, http) if settings.run_worker else None
+    deliverer = build_deliverer(settings, store, storage)
+    with lifetime.metrics_dropped_at_exit(), lifetime.webhooks_delivered(deliverer):
+        log.info("serving on %s (data dir %s)", settings.base_url, settings.data_dir.resolve())
+        _serve_until_signalled(http)
+        _stop_worker_child(worker, settings.shutdown_grace_seconds)
 
 
 def _ensure_first_key(store: JobStore, data_dir: Path) -> None:
@@ -87,6 +74,32 @@ def _ensure_first_key(store: JobStore, data_dir: Path) -> None:
     typer.echo(f"  export REELSERVE_API_KEY=$(cat {path})")
 
 
+def _start_worker_child(settings: Settings, http: uvicorn.Server) -> WorkerProcess:
+    """The worker, in a child process so that a crash in the engine's native code cannot take the API down
+    (cli/worker_process.py). A server whose worker cannot load its engine would queue requests forever: its
+    HTTP server is stopped, loudly."""
+    return WorkerProcess(settings, on_failure=lambda: setattr(http, "should_exit", True)).start()
+
+
+def _serve_until_signalled(http: uvicorn.Server) -> None:
+    """Answer HTTP until SIGTERM/SIGINT, then finish the requests in flight."""
+    # uvicorn handles SIGTERM/SIGINT while it runs, then restores these handlers and raises the
+    # signal again; with the default handlers that would kill the process before the worker drains.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+    http.run()
+
+
+def _stop_worker_child(worker: WorkerProcess | None, grace_seconds: float) -> None:
+    """After the HTTP server, before delivery: the job in hand gets the grace period. A worker that could not
+    load its engine (and so stopped the server) makes the exit code 1."""
+    if worker is None:
+        return
+    if worker.failed.is_set():
+        raise typer.Exit(1)
+    worker.shutdown(grace_seconds)
+
+
 def worker(data_dir: DataDir = None, weights: Weights = None, family: Family = None) -> None:
     """Run a worker: generate queued requests and deliver webhooks.
 
@@ -95,19 +108,17 @@ def worker(data_dir: DataDir = None, weights: Weights = None, family: Family = N
     SIGTERM or SIGINT stops claiming; the current request gets the shutdown grace period to finish,
     then goes back to the queue for another worker, and the process exits 0.
     """
-    from reelserve.delivery import DeliveryThread
+    # lazy: only a running service delivers webhooks, and the worker package loads PyAV
+    from reelserve.cli import lifetime
     from reelserve.worker.shutdown import run_until_signalled
 
     setup_logging()
     settings = settings_from(data_dir=data_dir, weights=weights, model_family=family)
     built = build_worker(settings)
-    delivery = DeliveryThread(build_deliverer(settings, built.store, built.storage)).start()
-    try:
+    deliverer = build_deliverer(settings, built.store, built.storage)
+    with lifetime.metrics_dropped_at_exit(), lifetime.webhooks_delivered(deliverer):
         if not run_until_signalled(built, settings.shutdown_grace_seconds):
             raise typer.Exit(1)
-    finally:
-        delivery.stop(settings.webhook_timeout_seconds)
-        metrics.process_exited()
 
 
 def pull(family: Family = None) -> None:

@@ -41,7 +41,7 @@ class ClientBase:
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
                  timeout: float | httpx.Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy | None = None) -> None:
         if base_url is None or api_key is None:
-            from reelserve.settings import ClientSettings
+            from reelserve.client.settings import ClientSettings  # pydantic-settings loads only when needed
 
             settings = ClientSettings()
             base_url, api_key = base_url or settings.base_url, api_key or settings.api_key

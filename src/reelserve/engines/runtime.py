@@ -1,4 +1,5 @@
-"""GPU settings for any diffusers pipeline: dtype, attention backend, compile, VAE tiling, offload, fp8.
+"""GPU settings for any diffusers pipeline: dtype, attention backend, compile, VAE tiling, offload, fp8; and
+`EngineConfig`, the weights, family and device they apply to.
 
 Each setting is applied once at load time and reported back by name (in `EngineInfo.settings`, so
 /v1/health and every result's `metadata.engine` say what ran). The tests check on CPU that each one is
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 from reelserve.errors import ConfigurationError
@@ -39,6 +41,18 @@ class RuntimeOptions:
         if self.dtype == "auto":
             return torch.bfloat16 if device.startswith("cuda") else torch.float32
         return getattr(torch, self.dtype)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Which engine a worker loads (`reelserve.engines.load_engine`), and how it runs on its device."""
+
+    weights: str  # auto, tiny, random-full, a hub id, or a folder
+    family: str  # the LTX family: ltx-2.5, ltx-2.3 or ltx-2
+    device: str  # auto (CUDA if present), cpu, cuda, cuda:1...
+    cache_dir: Path  # where built tiny weights are kept
+    options: RuntimeOptions
+    enhance_prompt: bool  # the default for requests that do not say
 
 
 def apply(pipe: Any, options: RuntimeOptions, device: str, dtype: Any) -> list[str]:

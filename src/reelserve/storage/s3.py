@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from reelserve.errors import ConfigurationError, StorageUnavailableError
 from reelserve.storage.base import MediaStorage, check_job_id, content_type, is_valid_key
+from reelserve.storage.config import S3StorageConfig
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +74,24 @@ class S3MediaStorage(MediaStorage):
         self._transfer = TransferConfig(multipart_threshold=part_size, multipart_chunksize=part_size)
 
     @classmethod
-    def connect(cls, url: str, *, endpoint_url: str | None, region: str, access_key_id: str | None,
-                secret_access_key: str | None, url_ttl_seconds: int, part_size: int) -> S3MediaStorage:
+    def connect(cls, config: S3StorageConfig) -> S3MediaStorage:
         """Build the client and check the bucket is there, so a wrong setting fails at startup."""
-        bucket, prefix = parse_storage_url(url)
+        bucket, prefix = parse_storage_url(config.url)
         client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
+            "s3", endpoint_url=config.endpoint_url, region_name=config.region,
+            aws_access_key_id=config.access_key_id, aws_secret_access_key=config.secret_access_key,
             # A custom endpoint (MinIO, Ceph) rarely has per-bucket DNS names: address buckets by path there.
             config=Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"},
-                          s3={"addressing_style": "path" if endpoint_url else "auto"}),
+                          s3={"addressing_style": "path" if config.endpoint_url else "auto"}),
         )
         try:
             client.head_bucket(Bucket=bucket)
         except (ClientError, BotoCoreError) as exc:
-            where = endpoint_url or f"AWS ({region})"
+            where = config.endpoint_url or f"AWS ({config.region})"
             raise ConfigurationError(
                 f"The bucket {bucket!r} of REELSERVE_STORAGE_URL is not reachable at {where}: {exc}. Create it, or "
                 "check REELSERVE_S3_ENDPOINT_URL and the credentials.") from exc
-        return cls(client, bucket, prefix, url_ttl_seconds=url_ttl_seconds, part_size=part_size)
+        return cls(client, bucket, prefix, url_ttl_seconds=config.url_ttl_seconds, part_size=config.part_size_bytes)
 
     def _object(self, key: str) -> str:
         if not is_valid_key(key):
