@@ -65,3 +65,14 @@ def page_for(browser) -> Iterator:
     yield open_page
     for page in pages:
         page.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, tiny_cache):
+    """`reelserve serve` with tiny weights, shared by the playground's test modules."""
+    from tests.live import live_server
+
+    # No per-key limits: these modules submit a few dozen requests a minute with one key.
+    with live_server(tmp_path_factory.mktemp("playground"), tiny_cache, max_active_per_key="0",
+                     submits_per_minute="0") as live:
+        yield live

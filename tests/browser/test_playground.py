@@ -1,76 +1,66 @@
 """The playground (GET /) in Debian's Chromium against a real `reelserve serve` with tiny weights:
-what a person does on it, by its labels, as a screen reader or the keyboard would find them."""
+a text-to-video request from prompt to video, at a laptop's width (1280 px) and a phone's (375 px)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live import live_server
+from playwright.sync_api import expect
 
-PRO = "kling/kling-3.0/pro/text-to-video"
-STANDARD = "kling/kling-3.0/standard/text-to-video"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_cache):
-    # No per-key limits: this module submits a few dozen requests a minute with one key.
-    with live_server(tmp_path_factory.mktemp("playground"), tiny_cache, max_active_per_key="0",
-                     submits_per_minute="0") as live:
-        yield live
+from tests.browser.playground import (PRO, STANDARD, choose_model, fill_request, in_view, keep_worker_busy,
+                                      open_advanced, open_playground, wait_done, wait_for_video)
 
 
 @pytest.fixture
 def page(server, page_for):
-    opened = page_for(server.base)
-    opened.page.goto(f"{server.base}/")
-    opened.page.wait_for_selector("body[data-ready=true]")
+    opened = open_playground(page_for, server.base)
     yield opened
     assert opened.errors == [] and opened.outside == []
 
 
-def fill_request(page, key: str, model: str, prompt: str, duration: int, sound: bool = True) -> None:
-    page.get_by_label("API key").fill(key)
-    page.get_by_label("Model").select_option(model)
-    page.get_by_label("Prompt", exact=True).fill(prompt)
-    page.get_by_label("Duration", exact=True).fill(str(duration))
-    page.get_by_label("Sound").set_checked(sound)
-
-
-def wait_for_video(page) -> dict:
-    page.locator("video").wait_for(timeout=120_000)
-    page.wait_for_function("() => document.querySelector('video').readyState >= 2", timeout=30_000)
-    return page.evaluate("""() => { const v = document.querySelector('video');
-        return {ready: v.readyState, duration: v.duration, audio: v.captureStream().getAudioTracks().length}; }""")
-
-
-@pytest.mark.parametrize("model,duration,sound", [(PRO, 15, True), (STANDARD, 3, False)])
-def test_generate_shows_progress_then_plays_the_video(server, page, model, duration, sound) -> None:
-    fill_request(page.page, server.key, model, "A lighthouse at dusk, waves crash", duration, sound)
-    page.page.get_by_role("button", name="Generate").click()
-    if duration == 15:  # long enough (about 4 s) for the 0.4 s polls to show the bar
-        bar = page.page.get_by_role("progressbar")
+@pytest.mark.parametrize("model,duration,sound,width", [(PRO, 15, True, 1280), (STANDARD, 3, False, 375)])
+def test_generate_shows_live_progress_in_view_then_plays_the_video(server, page_for, model, duration, sound, width) -> None:
+    opened = open_playground(page_for, server.base, width)
+    page = opened.page
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    fill_request(page, server.key, model, "A lighthouse at dusk, waves crash", duration, sound)
+    page.get_by_role("button", name="Generate").click()
+    # The status shows where the user is looking, without scrolling back (the page scrolls on a phone).
+    page.wait_for_function("() => document.querySelector('#status .state')")
+    page.wait_for_function("""() => { const r = document.querySelector('#status').getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight; }""", timeout=5_000)
+    if duration == 15:  # long enough (about 4 s) for the progress events to show the bar
+        bar = page.get_by_role("progressbar")
         bar.wait_for(timeout=60_000)
         assert 0 <= int(bar.get_attribute("aria-valuenow")) <= 100
-    video = wait_for_video(page.page)
+        assert in_view(page, "[role=progressbar]"), "the progress bar is off screen"
+    video = wait_for_video(page)
     assert video["ready"] >= 2 and abs(video["duration"] - duration) <= 0.1
     assert video["audio"] == (1 if sound else 0)
-    result = page.page.locator("#result")
+    result = page.locator("#result")
     assert "Random weights: this video is noise" in result.inner_text()
     assert re.search(r"Size\s+\d+×\d+", result.inner_text()) and f"{duration} s" in result.inner_text()
+    assert page.locator("#status .state").inner_text() == "Done"
     download = result.get_by_role("link", name="Download MP4")
     assert "/media/" in download.get_attribute("href") and download.get_attribute("download")
+    # Followed through the live events, not by polling the status.
+    followed = [url for url in asked if "/v1/requests/" in url]
+    assert any(url.endswith("/events") for url in followed), followed
+    assert not any(url.endswith("/status") for url in followed), followed
+    # The seed it used can be sent again.
+    seed = re.search(r"Seed\s+(\d+)", result.inner_text()).group(1)
+    result.get_by_role("button", name="Use this seed").click()
+    assert page.get_by_label("Seed", exact=True).input_value() == seed
+    assert opened.errors == [] and opened.outside == []
 
 
 def test_a_multi_shot_request_lists_its_shots(server, page) -> None:
     fill_request(page.page, server.key, STANDARD, "A harbor", 6)
+    open_advanced(page.page)
     for n, text in ((1, "boats at dawn"), (2, "gulls over the water")):
         page.page.get_by_role("button", name="Add shot").click()
         page.page.get_by_label(f"Shot {n} prompt").fill(text)
@@ -82,86 +72,55 @@ def test_a_multi_shot_request_lists_its_shots(server, page) -> None:
     assert shots == ["0.0 s, 3 s: boats at dawn", "3.0 s, 3 s: gulls over the water"]
 
 
-def test_a_422_is_shown_beside_its_field(server, page) -> None:
-    fill_request(page.page, server.key, PRO, "\u200b\u200b", 3)
-    page.page.get_by_role("button", name="Generate").click()
-    beside = page.page.locator("[data-error-for=prompt]")
-    beside.wait_for()
-    assert "no visible characters" in beside.inner_text()
-    assert page.page.get_by_label("Prompt", exact=True).get_attribute("aria-invalid") == "true"
-    # The shot editor shows the sum against Duration, and the server's message lands beside it too.
-    page.page.get_by_label("Prompt", exact=True).fill("A kite")
-    page.page.get_by_role("button", name="Add shot").click()
-    page.page.get_by_label("Shot 1 prompt").fill("red kite")
-    page.page.get_by_label("Shot 1 duration").fill("4")
-    assert "Shots add up to 4 s of 3 s: make them equal" in page.page.locator("#shot-sum").inner_text()
-    page.page.get_by_role("button", name="Generate").click()
-    page.page.wait_for_function("() => document.querySelector('[data-error-for=multi_prompt]').textContent !== ''")
-    assert "add up to 4 s but duration is 3 s" in page.page.locator("[data-error-for=multi_prompt]").inner_text()
-
-
-def test_a_wrong_api_key_says_so(page) -> None:
+def test_a_wrong_api_key_says_so_beside_the_key(page) -> None:
     fill_request(page.page, "rs_not_a_key", PRO, "A kite", 3)
     page.page.get_by_role("button", name="Generate").click()
     page.page.wait_for_function("() => document.querySelector('#form-error').textContent !== ''")
     assert "Invalid or revoked API key" in page.page.locator("#form-error").inner_text()
+    beside = page.page.locator("[data-error-for=api-key]").inner_text()
+    assert "Invalid or revoked API key" in beside, beside
+    assert "`" not in beside and page.page.locator("[data-error-for=api-key] code").count() == 1, beside
+    assert page.page.evaluate("() => document.activeElement.id") == "api-key"
+
+
+def test_no_key_says_where_to_find_one(page) -> None:
+    page.page.get_by_label("Prompt", exact=True).fill("A kite")
+    page.page.get_by_role("button", name="Generate").click()
+    said = page.page.locator("#form-error").inner_text()
+    assert said.startswith("Enter an API key") and "`" not in said, said
+    assert page.page.locator("#form-error code").inner_text() == "reelserve serve"
+    assert page.page.evaluate("() => document.activeElement.id") == "api-key"
 
 
 def test_a_queued_request_can_be_cancelled(server, page) -> None:
-    busy = httpx.post(f"{server.base}/v1/models/{PRO}", json={"prompt": "keeps the worker busy", "duration": 15},
-                      headers=server.auth).json()
+    busy = keep_worker_busy(server)
     fill_request(page.page, server.key, PRO, "A kite that never flies", 3)
     page.page.get_by_role("button", name="Generate").click()
+    expect(page.page.locator("#status .state")).to_have_text(re.compile(r"^Queued"))
     page.page.get_by_role("button", name="Cancel").click()
     page.page.wait_for_function("() => document.querySelector('#result').textContent.includes('cancelled')", timeout=30_000)
-    wait_done(server, busy["request_id"])
+    expect(page.page.locator("#status .state")).to_have_text("Cancelled")
+    wait_done(server, busy)
 
 
-def test_history_pages_through_the_keys_requests(server, page) -> None:
-    for n in range(7):  # more than one page of six
-        submitted = httpx.post(f"{server.base}/v1/models/{STANDARD}", json={"prompt": f"history {n}", "duration": 3},
-                               headers=server.auth)
-        assert submitted.status_code == 200, submitted.text
-    page.page.get_by_label("API key").fill(server.key)
-    page.page.get_by_label("API key").dispatch_event("change")
-    items = page.page.locator("#history li")
-    page.page.wait_for_function("() => document.querySelectorAll('#history li button').length === 6")
-    assert items.first.inner_text().startswith("history 6")  # newest first
-    page.page.get_by_role("button", name="Older").click()
-    page.page.wait_for_function("() => !document.querySelector('#history').textContent.includes('history 6')")
-    assert "history 0" in page.page.locator("#history").inner_text()
-    page.page.get_by_role("button", name="Newer").click()
-    page.page.wait_for_function("() => document.querySelector('#history').textContent.includes('history 6')")
-    assert page.page.get_by_role("button", name="Newer").is_disabled()  # back on the first page
-    # Clicking a finished one shows its video.
-    wait_done(server, None)
-    page.page.locator("#history li button").first.click()
-    wait_for_video(page.page)
+def test_a_failed_request_shows_the_servers_message(server, page) -> None:
+    """A failure as a worker records it: the page's request is claimed from the same queue and failed."""
+    from reelserve.store import SqliteJobStore
 
-
-def test_copy_as_curl_runs_in_a_shell_and_makes_a_request(server, page, tmp_path) -> None:
-    fill_request(page.page, server.key, STANDARD, "It's a copied request", 3, sound=False)
-    page.page.get_by_role("button", name="Copy as curl").click()
-    command = page.page.locator("#code").inner_text()
-    assert server.key not in command  # the key stays in the environment
-    ran = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                         env={**os.environ, "REELSERVE_API_KEY": server.key})
-    assert ran.returncode == 0, ran.stderr
-    request_id = httpx.Response(200, content=ran.stdout).json()["request_id"]
-    done = wait_done(server, request_id)
-    assert done["status"] == "completed" and done["metadata"]["has_audio"] is False
-    # The Python and CLI versions run as they are too (in the venv, with the key exported), each
-    # saving the video it made.
-    env = {**os.environ, "REELSERVE_API_KEY": server.key,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    for kind, runner in (("Copy as Python", [sys.executable, "-c"]), ("Copy as reelserve run", ["bash", "-c"])):
-        page.page.get_by_role("button", name=kind).click()
-        code = page.page.locator("#code").inner_text()
-        assert server.key not in code
-        ran = subprocess.run([*runner, code], capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env)
-        assert ran.returncode == 0, f"{code}\n{ran.stderr}"
-        assert (tmp_path / "video.mp4").stat().st_size > 0
-        (tmp_path / "video.mp4").unlink()
+    busy = keep_worker_busy(server)
+    fill_request(page.page, server.key, PRO, "A kite in a storm", 3)
+    page.page.get_by_role("button", name="Generate").click()
+    page.page.get_by_role("button", name="Cancel").wait_for()
+    store = SqliteJobStore(server.log.parent / "reelserve.db")
+    try:
+        job = store.claim("test-worker", 30)
+        store.fail(job.id, "test-worker", "generation_failed", "The engine stopped: try a shorter prompt.", {})
+    finally:
+        store.close()
+    page.page.wait_for_function("() => document.querySelector('#result').textContent.includes('engine stopped')",
+                                timeout=30_000)
+    assert "Failed (generation_failed): The engine stopped: try a shorter prompt." in page.page.locator("#result").inner_text()
+    wait_done(server, busy)
 
 
 def test_keyboard_alone_can_generate(server, page) -> None:
@@ -195,50 +154,13 @@ def test_the_key_stays_in_the_tab_unless_remembered_and_never_in_the_url(server,
     assert server.key not in page.page.url
 
 
-def test_readable_at_375_pixels(server, page) -> None:
-    page.page.set_viewport_size({"width": 375, "height": 800})
-    assert page.page.evaluate("() => document.documentElement.scrollWidth") <= 375
-    box = page.page.get_by_role("button", name="Generate").bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= 375
-
-
-def wait_done(server, request_id: str | None) -> dict:
-    """Wait until `request_id` (or, with None, every request of the key) has finished."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if request_id is None:
-            page = httpx.get(f"{server.base}/v1/requests", params={"limit": 100}, headers=server.auth).json()
-            if all(r["status"] not in ("in_queue", "in_progress") for r in page["requests"]):
-                return page
-        else:
-            result = httpx.get(f"{server.base}/v1/requests/{request_id}/result", headers=server.auth).json()
-            if result["status"] not in ("in_queue", "in_progress"):
-                return result
-        time.sleep(0.1)
-    raise AssertionError("the requests never finished")
-
-
-def test_a_failed_request_shows_the_servers_message(server, page) -> None:
-    """A failure as a worker records it: the page's request is claimed from the same queue and failed."""
-    from reelserve.store import SqliteJobStore
-
-    busy = httpx.post(f"{server.base}/v1/models/{PRO}", json={"prompt": "keeps the worker busy", "duration": 15},
-                      headers=server.auth).json()
-    while httpx.get(busy["status_url"], headers=server.auth).json()["status"] == "in_queue":
-        time.sleep(0.05)
-    fill_request(page.page, server.key, PRO, "A kite in a storm", 3)
-    page.page.get_by_role("button", name="Generate").click()
-    page.page.get_by_role("button", name="Cancel").wait_for()
-    store = SqliteJobStore(server.log.parent / "reelserve.db")
-    try:
-        job = store.claim("test-worker", 30)
-        store.fail(job.id, "test-worker", "generation_failed", "The engine stopped: try a shorter prompt.", {})
-    finally:
-        store.close()
-    page.page.wait_for_function("() => document.querySelector('#result').textContent.includes('engine stopped')",
-                                timeout=30_000)
-    assert "Failed (generation_failed): The engine stopped: try a shorter prompt." in page.page.locator("#result").inner_text()
-    wait_done(server, busy["request_id"])
+def test_switching_the_model_keeps_what_was_typed(server, page) -> None:
+    fill_request(page.page, server.key, PRO, "A kite over the dunes", 7, sound=False)
+    for model in (STANDARD, PRO):
+        choose_model(page.page, model)
+        assert page.page.get_by_label("Prompt", exact=True).input_value() == "A kite over the dunes"
+        assert page.page.get_by_label("Duration", exact=True).input_value() == "7"
+        assert not page.page.get_by_label("Sound").is_checked()
 
 
 # --- the API key never reaches a URL, whatever GET /v1/models does -----------------------------
@@ -298,5 +220,20 @@ def test_the_playground_sends_no_referrer_and_names_no_field(api_only, page_for)
     answer = opened.page.goto(f"{base}/")
     assert answer.headers["referrer-policy"] == "no-referrer"
     opened.page.wait_for_selector("body[data-ready=true]")
-    assert opened.page.evaluate("() => document.querySelectorAll('#form [name]').length") == 0
+    assert opened.page.evaluate("() => document.querySelectorAll('#form [name], #api-key[name]').length") == 0
+    assert opened.errors == [] and opened.outside == []
+
+
+def test_the_page_and_its_modules_load_under_the_strict_policy(api_only, page_for) -> None:
+    """Scripts from this server only, as ES modules: no inline script, no eval, nothing from elsewhere."""
+    base, _ = api_only
+    opened = page_for(base)
+    loaded: list[str] = []
+    opened.page.on("response", lambda response: loaded.append(response.url))
+    policy = opened.page.goto(f"{base}/").headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "unsafe" not in policy, policy
+    opened.page.wait_for_selector("body[data-ready=true]")
+    modules = sorted(url.rsplit("/", 1)[1] for url in loaded if url.endswith(".js"))
+    assert "app.js" in modules and len(modules) > 3, modules
+    assert httpx.get(f"{base}/").text.count("<script") == 1
     assert opened.errors == [] and opened.outside == []
