@@ -6,14 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from PIL.Image import Image
 from pydantic import ValidationError
 
-from reelserve.catalog import Recipe, TextToVideoInput, draw_seed, input_model_for, recipe_for
+from reelserve.catalog import (IMAGE_FIELDS, STORED, Recipe, TextToVideoInput, VideoInput, draw_seed, input_model_for,
+                               recipe_for)
 from reelserve.errors import GenerationError, StoredInputError, field_problems, problems_line
+from reelserve.images import nearest_aspect_ratio
 from reelserve.engines.shots import ShotPlan, plan_shots
 from reelserve.media.clip import Clip
 
 ProgressCallback = Callable[[float], None]
+# An image-to-video request's image field ("start_image_url") -> the image it names, decoded upright and RGB. The
+# worker's opener reads the bytes stored with the request: engines know no storage.
+OpenImage = Callable[[str], Image]
 
 
 @dataclass(frozen=True)
@@ -31,28 +37,44 @@ class GenerationSpec:
     shot_type: str = "customize"
     multi_prompt: tuple[tuple[str, int], ...] = ()  # (prompt, seconds) per shot
     enhance_prompt: bool | None = None  # None: the server's default for its family
+    # Image-to-video: the first frame (of the first shot) and the last frame (of the last shot) follow these.
+    # RGB, any size: the engine center-crops and resizes each to every stage's size.
+    start_image: Image | None = None
+    end_image: Image | None = None
 
     @classmethod
-    def from_request(cls, recipe: Recipe, request: TextToVideoInput) -> GenerationSpec:
+    def from_request(cls, recipe: Recipe, request: VideoInput, start_image: Image | None = None,
+                     end_image: Image | None = None) -> GenerationSpec:
         """The spec for a request validated by its model's input schema: every field of the request, in
-        the engine's terms. A request that named no seed gets one drawn here, and the spec reports it."""
+        the engine's terms. A request that named no seed gets one drawn here, and the spec reports it.
+        Image-to-video takes its images decoded, and the aspect ratio nearest the start image's shape."""
+        if isinstance(request, TextToVideoInput):
+            aspect_ratio = request.aspect_ratio
+        elif start_image is not None:
+            aspect_ratio = nearest_aspect_ratio(start_image.width, start_image.height)
+        else:
+            raise ValueError(f"{recipe.model_id} needs the request's start image")
         return cls(
             recipe=recipe,
             prompt=request.prompt,
             negative_prompt=request.negative_prompt,
             duration_seconds=request.duration,
-            aspect_ratio=request.aspect_ratio,
+            aspect_ratio=aspect_ratio,
             cfg_scale=request.cfg_scale,
             sound=request.sound,
             seed=draw_seed() if request.seed is None else request.seed,
             shot_type=request.shot_type,
             multi_prompt=tuple((shot.prompt, shot.duration) for shot in request.multi_prompt),
             enhance_prompt=request.enhance_prompt,
+            start_image=start_image,
+            end_image=end_image,
         )
 
     @classmethod
-    def from_stored(cls, model_id: str, stored_input: dict[str, Any]) -> GenerationSpec:
-        """A queued request's stored input, validated again by its model's input schema, in the engine's terms.
+    def from_stored(cls, model_id: str, stored_input: dict[str, Any],
+                    open_image: OpenImage | None = None) -> GenerationSpec:
+        """A queued request's stored input, validated again by its model's input schema, in the engine's terms;
+        `open_image` gives each image field's image (image-to-video: the bytes stored with the request).
 
         The API stored what that same schema produced, so this fails only for a request queued by another
         version of reelserve whose schema or catalog has since changed: a GenerationError the user sees.
@@ -61,12 +83,17 @@ class GenerationSpec:
         if recipe is None:  # the API only queues known model ids; a removed catalog entry lands here
             raise GenerationError(f"model {model_id!r} is no longer served by this worker")
         try:
-            request = input_model_for(recipe).model_validate(stored_input)
+            # STORED: an image field holds the URL or, for a data URI, a note; the stored bytes are the image.
+            request = input_model_for(recipe).model_validate(stored_input, context={STORED: True})
         except ValidationError as exc:
             problems = problems_line(field_problems(exc.errors(include_url=False)))
             raise StoredInputError(f"This request's input no longer passes the {model_id} schema ({problems}); "
                                    "submit it again.") from exc
-        return cls.from_request(recipe, request)
+        named = [field for field in IMAGE_FIELDS if getattr(request, field, None) is not None]
+        if named and open_image is None:
+            raise ValueError(f"{model_id} needs its images opened: pass open_image")
+        images = {field: open_image(field) for field in named} if open_image is not None else {}
+        return cls.from_request(recipe, request, images.get("start_image_url"), images.get("end_image_url"))
 
     @property
     def num_frames(self) -> int:

@@ -7,7 +7,8 @@ The plans, cheapest first; the first whose estimate fits is taken:
   fp8_transformer       also store the transformer's weights in fp8, upcast per layer to compute
   group_offload         also stream the transformer's blocks from the CPU, one group at a time
 An operator's explicit `offload_text_encoder` or `fp8` stays on whatever the plan; on a CPU everything is
-resident (it is all host memory).
+resident (it is all host memory). Per generation, a frame past 1080p (the 4K tier) also decodes in temporal
+tiles (`decode_tiling`); its tiled stage 3 keeps each tile near a 1080p stage 2 (docs/models.md, "4K tier").
 """
 
 from __future__ import annotations
@@ -22,6 +23,27 @@ GIB = 1024**3
 # the CUDA context. An estimate from the shapes (docs/models.md), to be replaced by a measured peak.
 HEADROOM_BYTES = 12 * GIB
 OFFLOADABLE = ("text_encoder", "prompt_enhancer")
+# The largest frame whose clip the VAE decodes in one temporal pass: the pro tier's 1920x1088 render.
+WHOLE_CLIP_DECODE_PIXELS = 1920 * 1088
+
+
+@dataclass(frozen=True)
+class DecodeTiling:
+    """How the VAE decodes a frame larger than 1080p (the 4K tier): spatial tiles as on every CUDA load
+    (diffusers' 512 px, stride 448), and temporal tiles of 32 frames overlapping 16, ltx-pipelines
+    hdr_ic_lora.py's DEFAULT_TEMPORAL_TILE / DEFAULT_TEMPORAL_OVERLAP for 3840x2160. A 4K decode layer holds
+    128 channels per pixel: a whole 121-frame clip per spatial tile would be ~8 GiB a layer, a 32-frame one 2."""
+
+    tile_frames: int = 32
+    stride_frames: int = 16
+
+
+FOUR_K_DECODE = DecodeTiling()
+
+
+def decode_tiling(width: int, height: int) -> DecodeTiling | None:
+    """The decode tiling a render of width x height needs beyond the load's own, or None."""
+    return FOUR_K_DECODE if width * height > WHOLE_CLIP_DECODE_PIXELS else None
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,14 @@ from diffusers.utils import logging as diffusers_logging
 from huggingface_hub.utils import are_progress_bars_disabled
 
 from reelserve.engines.base import EngineInfo, GenerationSpec, ProgressCallback
+from reelserve.engines.ltx2.conditioning import FrameImage, KeyframeConditionPipeline, conditions, shot_images
 from reelserve.engines.ltx2.families import DEFAULT_FAMILY, UNGUIDED, Family, Guidance, family_named
 from reelserve.engines.ltx2.layout import LORA_ADAPTER
-from reelserve.engines.ltx2.plan import UPSAMPLE, Plan, Scale, plan_for
+from reelserve.engines.ltx2.plan import LATENT_GRID, Plan, Scale, plan_for
 from reelserve.engines.ltx2.sources import AUTO, weights_source
+from reelserve.engines.ltx2.tiles import Tile, tiles_for
 from reelserve.engines.ltx2.weights import WeightsSource
-from reelserve.engines.memory import choose_memory_plan, component_bytes, free_device_bytes
+from reelserve.engines.memory import choose_memory_plan, component_bytes, decode_tiling, free_device_bytes
 from reelserve.engines.runtime import RuntimeOptions, text_encoder_on
 from reelserve.engines.runtime import apply as apply_runtime
 from reelserve.engines.shots import ShotPlan
@@ -28,6 +30,7 @@ from reelserve.media import Clip
 from reelserve.media.join import crossfade_samples, join_shots
 
 log = logging.getLogger(__name__)
+HOST_CHUNK_FRAMES = 16  # frames converted to uint8 at a time, on the device
 
 # diffusers has its own progress-bar switch; it follows the Hub's (HF_HUB_DISABLE_PROGRESS_BARS, which
 # transformers reads too), set by `reelserve serve` and `worker` when stderr is not a terminal, so
@@ -37,9 +40,10 @@ if are_progress_bars_disabled():
 
 
 class Ltx2Engine:
-    """An LTX family in two stages, as Lightricks' reference pipelines run it: a half-size render (the full
+    """An LTX family in stages, as Lightricks' reference pipelines run it: a half-size render (the full
     model with multimodal guidance for pro, the distilled LoRA for standard), a 2x latent upsample, and a
-    3-step refinement with the distilled LoRA. One loaded transformer serves every tier.
+    3-step refinement with the distilled LoRA; the 4K tier upsamples and refines once more, in tiles. Start
+    and end images condition every stage (conditioning.py). One loaded transformer serves every tier.
 
     Not thread-safe: a generation swaps the LoRA in place. A worker runs one at a time.
     """
@@ -60,6 +64,9 @@ class Ltx2Engine:
         pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(
             pipe.scheduler.config, use_dynamic_shifting=False, shift_terminal=None, shift=1.0
         )
+        # The same components, that scheduler included, for shots with a start or end image; shots without one keep
+        # LTX2Pipeline.
+        self.conditioned = KeyframeConditionPipeline.over(pipe)
         self.enhancer = prompt_enhancer(pipe, family)  # the system prompt, or None: this checkpoint cannot enhance
         self.enhance_default = enhance_prompt and family.enhance_by_default and self.enhancer is not None
         self.clock = StageClock(device)
@@ -129,7 +136,9 @@ class Ltx2Engine:
         for index, (shot, plan) in enumerate(zip(shots, plans)):
             prompt = self._enhance(shot.prompt, spec.seed + index) if enhance else None
             enhanced.append(prompt)
-            video, raw_audio = self._render_shot(spec, plan, prompt or shot.prompt, spec.seed + index, progress)
+            images = shot_images(spec, plan, index, len(shots))
+            video, raw_audio = self._render_shot(spec, plan, prompt or shot.prompt, spec.seed + index, images,
+                                                 progress)
             frames = frames_to_uint8(video, plan.num_frames, plan.width, plan.height)
             audio = None
             if sample_rate is not None:
@@ -164,7 +173,7 @@ class Ltx2Engine:
         timings["stage2_step_seconds"] = seconds.get("stage2", 0.0) / max(1, sum(p.refine_steps for p in plans))
         return timings
 
-    def _render_shot(self, spec: GenerationSpec, plan: Plan, prompt: str, seed: int,
+    def _render_shot(self, spec: GenerationSpec, plan: Plan, prompt: str, seed: int, images: tuple[FrameImage, ...],
                      progress: _Progress) -> tuple[Any, Any]:
         """One shot through every stage: (frames (C, F, H, W) in -1..1 on the device, audio or None)."""
         import torch
@@ -174,15 +183,18 @@ class Ltx2Engine:
             with torch.inference_mode():
                 text = self._encode(prompt, plan.negative_prompt)
                 with self.clock.section("stage1"):
-                    first = self._stage1(spec, plan, text, generator, progress)
-                with self.clock.section("upsample"):
-                    upsampled = self.upsample_pipe(latents=first.frames, output_type="latent", return_dict=False)[0]
-                with self.clock.section("stage2"):
-                    second = self._stage2(spec, plan, text, upsampled, first.audio, generator, progress)
-                frames = self._decode_video(second.frames)
+                    first = self._stage1(spec, plan, text, images, generator, progress)
+                latents, audio = first.frames, {1: first.audio}
+                for stage in range(2, plan.stage_count + 1):
+                    with self.clock.section("upsample"):
+                        latents = self.upsample_pipe(latents=latents, output_type="latent", return_dict=False)[0]
+                    with self.clock.section(f"stage{stage}"):
+                        latents, audio[stage] = self._refine(spec, plan, stage, text, latents, first.audio, images,
+                                                             generator, seed, progress)
+                frames = self._decode_video(latents, plan)
                 if not spec.sound:  # the audio VAE and vocoder never run
                     return frames, None
-                return frames, self._decode_audio((first if plan.audio_from_stage == 1 else second).audio)
+                return frames, self._decode_audio(audio[plan.audio_from_stage])
         except torch.cuda.OutOfMemoryError as exc:
             raise EngineOutOfMemoryError() from exc
         except ValueError as exc:
@@ -203,40 +215,68 @@ class Ltx2Engine:
             text |= {"negative_prompt_embeds": negative, "negative_prompt_attention_mask": negative_mask}
         return text
 
-    def _stage1(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], generator: Any,
-                progress: _Progress) -> Any:
+    def _stage1(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], images: tuple[FrameImage, ...],
+                generator: Any, progress: _Progress) -> Any:
         width, height = plan.stage1_size
         self._use_lora(plan.distilled)
         return self._denoise(
             spec, plan, text, generator, progress.step_callback(float(plan.guidance.passes)),
+            conditions(images),
             width=width,
             height=height,
             sigmas=list(plan.sigmas),
             **self._guidance(plan.guidance),
         )
 
-    def _stage2(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], latents: Any, audio_latents: Any,
-                generator: Any, progress: _Progress) -> Any:
-        """Refine the upsampled latents with the distilled LoRA: re-noise to the first stage-2 sigma, 3 steps."""
+    def _refine(self, spec: GenerationSpec, plan: Plan, stage: int, text: dict[str, Any], latents: Any,
+                audio_latents: Any, images: tuple[FrameImage, ...], generator: Any, seed: int,
+                progress: _Progress) -> tuple[Any, Any]:
+        """Refine upsampled latents with the distilled LoRA, unguided: re-noise to the stage's first sigma, then its
+        few steps, as one frame or tile by tile. Returns (video latents, audio latents or None when tiled)."""
         self._use_lora(True)
+        refine = plan.refines[stage - 2]
         positive = {k: v for k, v in text.items() if not k.startswith("negative")}
-        return self._denoise(
-            spec, plan, positive, generator, progress.step_callback(float(UPSAMPLE**2)),
-            latents=latents,
-            audio_latents=audio_latents,
-            width=plan.render_width,
-            height=plan.render_height,
-            noise_scale=plan.refine_sigmas[0],
-            sigmas=list(plan.refine_sigmas),
-            **self._guidance(UNGUIDED),
-        )
+        on_step = progress.step_callback(plan.stage_weight(stage))
+        common = dict(audio_latents=audio_latents, noise_scale=refine.sigmas[0], sigmas=list(refine.sigmas),
+                      **self._guidance(UNGUIDED))
+        tiles = tiles_for(*latents.shape[-2:], refine)
+        if len(tiles) > 1:
+            return self._refine_tiled(spec, plan, positive, latents, tiles, images, seed, on_step, common), None
+        width, height = plan.stage_size(stage)
+        out = self._denoise(spec, plan, positive, generator, on_step, conditions(images), latents=latents,
+                            width=width, height=height, **common)
+        return out.frames, out.audio
+
+    def _refine_tiled(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], latents: Any, tiles: list[Tile],
+                      images: tuple[FrameImage, ...], seed: int, on_step: Callable[..., dict[str, Any]],
+                      common: dict[str, Any]) -> Any:
+        """Each tile denoised as a video of its own, with its own noise (seed + tile index) and its part of each
+        image, as the reference's 4K refinement runs them, then blended by the tiles' weights. The tiles' audio is
+        dropped: each denoised it beside a part of the picture only (the reference's note on tiled stages)."""
+        import torch
+
+        rows, columns = latents.shape[-2:]
+        blended, total = torch.zeros_like(latents), torch.zeros((rows, columns), device=latents.device)
+        for index, tile in enumerate(tiles):
+            r, c = slice(tile.rows.start, tile.rows.stop), slice(tile.columns.start, tile.columns.stop)
+            out = self._denoise(spec, plan, text, torch.Generator(device="cpu").manual_seed(seed + index), on_step,
+                                conditions(images, tile.box(rows, columns)), latents=latents[..., r, c].contiguous(),
+                                width=(c.stop - c.start) * LATENT_GRID, height=(r.stop - r.start) * LATENT_GRID,
+                                **common)
+            weight = tile.weight().to(latents.device)
+            blended[..., r, c] += out.frames.to(blended.dtype) * weight.to(blended.dtype)
+            total[r, c] += weight
+        return blended / total.to(blended.dtype)
 
     def _denoise(self, spec: GenerationSpec, plan: Plan, text: dict[str, Any], generator: Any,
-                 on_step: Callable[..., dict[str, Any]], **stage: Any) -> Any:
-        """One pipeline pass to latents: what every stage passes alike, plus the stage's size, schedule and guidance."""
-        return self.pipe(
+                 on_step: Callable[..., dict[str, Any]], images: list[Any], **stage: Any) -> Any:
+        """One pipeline pass to latents: what every stage passes alike, plus the stage's size, schedule, guidance and
+        image conditions (through the condition pipeline; a shot without images runs LTX2Pipeline)."""
+        pipe, conditioned = (self.conditioned, {"conditions": images}) if images else (self.pipe, {})
+        return pipe(
             **text,
             **stage,
+            **conditioned,
             num_inference_steps=len(stage["sigmas"]),
             num_frames=plan.render_frames,
             frame_rate=float(spec.recipe.fps),
@@ -267,13 +307,22 @@ class Ltx2Engine:
         else:
             self.pipe.disable_lora()
 
-    def _decode_video(self, latents: Any) -> Any:
-        """What LTX2Pipeline does after denoising, at its default decode timestep (0: no decode noise)."""
+    def _decode_video(self, latents: Any, plan: Plan) -> Any:
+        """What LTX2Pipeline does after denoising, at its default decode timestep (0: no decode noise); a frame past
+        1080p also in temporal tiles (memory.py's DecodeTiling), which are switched off again afterwards."""
         import torch
 
         vae = self.pipe.vae
         timestep = torch.zeros(1, device=latents.device, dtype=vae.dtype) if vae.config.timestep_conditioning else None
-        return vae.decode(latents.to(vae.dtype), timestep, return_dict=False)[0][0]
+        tiling = decode_tiling(plan.render_width, plan.render_height)
+        before = (vae.use_framewise_decoding, vae.tile_sample_min_num_frames, vae.tile_sample_stride_num_frames)
+        if tiling is not None:
+            vae.use_framewise_decoding = True
+            vae.tile_sample_min_num_frames, vae.tile_sample_stride_num_frames = tiling.tile_frames, tiling.stride_frames
+        try:
+            return vae.decode(latents.to(vae.dtype), timestep, return_dict=False)[0][0]
+        finally:
+            vae.use_framewise_decoding, vae.tile_sample_min_num_frames, vae.tile_sample_stride_num_frames = before
 
     def _decode_audio(self, latents: Any) -> Any:
         """What LTX2Pipeline does with audio latents: the audio VAE to a mel spectrogram, the vocoder to sound."""
@@ -324,11 +373,15 @@ def frames_to_uint8(video: Any, num_frames: int, width: int, height: int) -> np.
 
     top = (video.shape[2] - height) // 2
     left = (video.shape[3] - width) // 2
-    frames = video[:, :num_frames, top : top + height, left : left + width].to(torch.float32, copy=True)
-    # What diffusers' denormalize and the numpy conversion did, (x / 2 + 0.5) * 255 + 0.5 then truncated,
-    # as one in-place pass; the different float rounding moves a pixel by at most one level.
-    frames.mul_(127.5).add_(128.0).clamp_(0.0, 255.0)
-    return frames.to(torch.uint8).permute(1, 2, 3, 0).contiguous().cpu().numpy()
+    out = torch.empty((num_frames, height, width, 3), dtype=torch.uint8, device=video.device)
+    for start in range(0, num_frames, HOST_CHUNK_FRAMES):  # a 4K clip in float32 at once would be 12 GiB
+        stop = min(num_frames, start + HOST_CHUNK_FRAMES)
+        frames = video[:, start:stop, top : top + height, left : left + width].to(torch.float32, copy=True)
+        # What diffusers' denormalize and the numpy conversion did, (x / 2 + 0.5) * 255 + 0.5 then truncated,
+        # as one in-place pass; the different float rounding moves a pixel by at most one level.
+        frames.mul_(127.5).add_(128.0).clamp_(0.0, 255.0)
+        out[start:stop] = frames.to(torch.uint8).permute(1, 2, 3, 0)
+    return out.cpu().numpy()
 
 
 def _fit_audio(audio: Any, samples: int) -> np.ndarray:

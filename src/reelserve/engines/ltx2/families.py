@@ -8,13 +8,15 @@ the tier of a request picks the recipe. Adding a family is one `Family` entry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 # ltx-pipelines `utils/constants.py`: DISTILLED_SIGMA_VALUES and STAGE_2_DISTILLED_SIGMA_VALUES, without
 # the terminal 0.0 that diffusers' scheduler appends itself.
 DISTILLED_SIGMAS = (1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875)
 STAGE_2_SIGMAS = (0.909375, 0.725, 0.421875)
+# ltx-pipelines `hdr_ic_lora.py` STAGE2_SIGMAS, its 4K refinement: the first two stage-2 sigmas, then 0.
+FOUR_K_SIGMAS = STAGE_2_SIGMAS[:2]
 
 # ltx-pipelines `utils/constants.py` DEFAULT_NEGATIVE_PROMPT at 400fd31: what every reference pipeline
 # guides against when the caller names nothing. (diffusers 0.42.1 copies an older revision, without the
@@ -77,15 +79,33 @@ class CfgRange:
 
 
 @dataclass(frozen=True)
+class Refine:
+    """One stage after the first: a 2x latent upsample, then the distilled LoRA re-noises to `sigmas[0]` and
+    denoises unguided, over the whole frame or, where one frame would not fit, tile by spatial tile."""
+
+    sigmas: tuple[float, ...]
+    tiles: tuple[int, int] = (1, 1)  # (rows, columns) of latent tiles, each denoised alone and blended
+    overlap: int = 0  # latent cells neighbouring tiles share, blended with linear ramps
+
+
+STAGE_2 = Refine(STAGE_2_SIGMAS)
+# ltx-pipelines `hdr_ic_lora.py` _TILED_2F2H2W_OV8_6, its one stage-2 phase for up to 3840x2160: 2 x 2 spatial
+# tiles sharing 6 latent cells (192 px). Its 2 temporal tiles are left out: every tile here spans the whole
+# clip, so each is the token count of the pro tier's 1080p stage 2, and no tile restarts the causal first frame.
+FOUR_K = Refine(FOUR_K_SIGMAS, tiles=(2, 2), overlap=6)
+
+
+@dataclass(frozen=True)
 class TierRecipe:
-    """How one family renders one tier: stage 1 (the full model or the distilled LoRA), then a 2x latent
-    upsample and the distilled LoRA's 3-sigma refinement."""
+    """How one family renders one tier: stage 1 (the full model or the distilled LoRA), then for each refine a
+    2x latent upsample and a short refinement with the distilled LoRA."""
 
     distilled: bool  # stage 1 with the distilled LoRA on its 8 sigmas; else the full model
     steps: int  # stage-1 steps (the distilled schedule's length when distilled)
     guidance: Guidance  # stage 1 at the request's default cfg_scale
     cfg: CfgRange  # cfg_scale -> stage-1 video CFG
     audio_from_stage: Literal[1, 2]  # whose audio latents are decoded (the two-stage reference keeps stage 1's)
+    refines: tuple[Refine, ...] = (STAGE_2,)
 
     @property
     def guided_by_default(self) -> bool:
@@ -114,8 +134,12 @@ class Family:
     standard: TierRecipe
     parameters_billions: float  # the transformer, for docs and the memory plan's estimates
 
+    @property
+    def four_k(self) -> TierRecipe:
+        return four_k_recipe(self.pro)
+
     def recipe(self, tier: str) -> TierRecipe:
-        return self.pro if tier == "pro" else self.standard
+        return {"pro": self.pro, "4k": self.four_k}.get(tier, self.standard)
 
 
 def _two_stage_pro(steps: int, stg_block: int) -> TierRecipe:
@@ -126,6 +150,12 @@ def _two_stage_pro(steps: int, stg_block: int) -> TierRecipe:
     # docs/multimodal-guidance.md: "cfg_scale ... Typical values: 2.0-5.0".
     return TierRecipe(distilled=False, steps=steps, guidance=guidance, cfg=CfgRange(2.0, 3.0, 5.0),
                       audio_from_stage=1)
+
+
+def four_k_recipe(pro: TierRecipe) -> TierRecipe:
+    """The 4K tier: the family's pro recipe to its 1080p-class stage 2, then one more 2x upsample and the 4K
+    refinement of hdr_ic_lora.py (the reference's only pipeline that renders 3840x2160), tiled."""
+    return replace(pro, refines=(STAGE_2, FOUR_K))
 
 
 # distilled.py: both stages unguided (SimpleDenoiser), the distilled sigmas, stage 2's audio decoded. Above

@@ -16,15 +16,16 @@ from reelserve.engines.base import GenerationSpec
 from reelserve.engines.ltx2.families import (
     DISTILLED_SIGMAS,
     REFERENCE_NEGATIVE_PROMPT,
-    STAGE_2_SIGMAS,
+    STAGE_2,
     CfgRange,
     Guidance,
+    Refine,
     TierRecipe,
 )
 from reelserve.engines.shots import ShotPlan
 
-# Stage 2 doubles the latent grid, so the render size is a multiple of 2 x 32 px; outputs are then
-# center-cropped to the exact size. Frames run on 8k+1; extra frames are dropped from the end.
+# Each refine doubles the latent grid, so the render size is a multiple of 2^refines x 32 px; outputs are
+# then center-cropped to the exact size. Frames run on 8k+1; extra frames are dropped from the end.
 LATENT_GRID = 32
 TEMPORAL_GRID = 8
 UPSAMPLE = 2
@@ -60,7 +61,7 @@ class Plan:
 
     width: int
     height: int
-    render_width: int  # stage 2's size
+    render_width: int  # the last stage's size
     render_height: int
     num_frames: int
     render_frames: int
@@ -69,24 +70,48 @@ class Plan:
     guidance: Guidance  # stage 1's; stage 2 is always unguided
     negative_prompt: str | None  # what stage 1 guides against; None when it runs unguided
     audio_from_stage: int
-    refine_sigmas: tuple[float, ...] = STAGE_2_SIGMAS
+    refines: tuple[Refine, ...] = (STAGE_2,)  # the stages after the first, each at twice its predecessor's size
 
     @property
     def steps(self) -> int:
         return len(self.sigmas)
 
     @property
+    def refine_sigmas(self) -> tuple[float, ...]:
+        """Stage 2's schedule."""
+        return self.refines[0].sigmas
+
+    @property
     def refine_steps(self) -> int:
+        """Stage 2's steps."""
         return len(self.refine_sigmas)
+
+    def stage_size(self, stage: int) -> tuple[int, int]:
+        """(width, height) stage `stage` (1-based) renders at: the render size halved once per later stage."""
+        divisor = UPSAMPLE ** (len(self.refines) + 1 - stage)
+        return self.render_width // divisor, self.render_height // divisor
 
     @property
     def stage1_size(self) -> tuple[int, int]:
-        return self.render_width // UPSAMPLE, self.render_height // UPSAMPLE
+        return self.stage_size(1)
+
+    @property
+    def stage_count(self) -> int:
+        return len(self.refines) + 1
+
+    def stage_weight(self, stage: int) -> float:
+        """One denoising step of `stage` (2 or later) in stage-1 steps: each upsample quadruples the tokens, and a
+        tiled stage runs its steps once per tile, each over a share of them."""
+        rows, columns = self.refines[stage - 2].tiles
+        return float(UPSAMPLE ** (2 * (stage - 1))) / (rows * columns)
 
     @property
     def work(self) -> float:
-        """Denoising cost in stage-1 steps: a stage-2 step sees UPSAMPLE^2 times the tokens."""
-        return self.steps + self.refine_steps * UPSAMPLE**2
+        """Denoising cost in unguided stage-1 steps, every stage and tile: a guided stage-1 step counts one per
+        transformer pass, as the engine reports it."""
+        later = sum(len(refine.sigmas) * refine.tiles[0] * refine.tiles[1] * self.stage_weight(stage)
+                    for stage, refine in enumerate(self.refines, start=2))
+        return self.steps * self.guidance.passes + later
 
 
 def reference_sigmas(steps: int) -> tuple[float, ...]:
@@ -126,7 +151,7 @@ def stage1_guidance(recipe: TierRecipe, cfg_scale: float, negative_prompt: str |
 def plan_for(spec: GenerationSpec, scale: Scale, recipe: TierRecipe, shot: ShotPlan | None = None) -> Plan:
     """The plan for one shot of `spec` (the whole request when `shot` is None) on `recipe`, at `scale`."""
     width, height = scale.size(spec.recipe, spec.aspect_ratio)
-    grid = LATENT_GRID * UPSAMPLE
+    grid = LATENT_GRID * UPSAMPLE ** len(recipe.refines)
     frames = spec.num_frames if shot is None else shot.frames
     guidance = stage1_guidance(recipe, spec.cfg_scale, spec.negative_prompt)
     guided = guidance.cfg > 1 or guidance.audio_cfg > 1
@@ -144,6 +169,7 @@ def plan_for(spec: GenerationSpec, scale: Scale, recipe: TierRecipe, shot: ShotP
         guidance=guidance,
         negative_prompt=(spec.negative_prompt or REFERENCE_NEGATIVE_PROMPT) if guided else None,
         audio_from_stage=recipe.audio_from_stage,
+        refines=recipe.refines,
     )
 
 

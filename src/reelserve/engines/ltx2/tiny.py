@@ -34,11 +34,12 @@ TEXT_HIDDEN = 32
 TEXT_LAYERS = 2
 VIDEO_WIDTH, AUDIO_WIDTH = 16, 8  # the transformer's video and audio streams (heads x head dim)
 
-# Toy sizes keep the tier visible (pro is 1/6 of 1080p class, standard 1/5 of 720p class) and a tenth
-# of the full model's steps keep a request near a second on a CPU. The distilled recipe keeps its 8.
-# The enhancer writes 16 tokens, not 600: a toy model's words are noise anyway.
-TINY_SCALE = Scale(size_divisors={"pro": 6, "standard": 5}, step_divisor=10, min_steps=2, max_sequence_length=256,
-                   enhancer_max_new_tokens=16)
+# Toy sizes keep the tier visible (pro is 1/6 of 1080p class, standard 1/5 of 720p class, 4k 1/12 of 2160p
+# class, so that its last stage still has 2 x 2 tiles) and a tenth of the full model's steps keep a request
+# near a second on a CPU. The distilled recipe keeps its 8. The enhancer writes 16 tokens, not 600: a toy
+# model's words are noise anyway.
+TINY_SCALE = Scale(size_divisors={"pro": 6, "standard": 5, "4k": 12}, step_divisor=10, min_steps=2,
+                   max_sequence_length=256, enhancer_max_new_tokens=16)
 
 _GEMMA_TEXT = {"hidden_size": TEXT_HIDDEN, "intermediate_size": 64, "num_hidden_layers": TEXT_LAYERS,
                "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16, "max_position_embeddings": 1024,
