@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from typer.testing import CliRunner
 
 from reelserve.cli.compose import store_for
@@ -205,3 +208,110 @@ def test_the_cli_loads_no_service_module_until_a_service_command_runs() -> None:
     probe = f"import sys, reelserve.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0 and ran.stdout.strip() == "[]", ran.stdout + ran.stderr
+
+
+# --- image-to-video from the command line: `--image` / `--end-image` ------------------------------------------
+
+I2V = "kling/kling-3.0/standard/image-to-video"
+NOWHERE = {"REELSERVE_BASE_URL": "http://127.0.0.1:9", "REELSERVE_API_KEY": "rs_unused"}  # nothing listens there
+
+
+def _png(tmp_path, name: str = "frame.png", size: tuple[int, int] = (640, 360)):
+    from tests.images.pictures import encoded
+
+    path = tmp_path / name
+    path.write_bytes(encoded(*size))
+    return path
+
+
+@pytest.mark.parametrize("command", ["run", "submit"])
+@pytest.mark.parametrize("model,args,says", [
+    ("kling/kling-3.0/pro/text-to-video", ["--image", "{png}"], "use kling/kling-3.0/pro/image-to-video"),
+    ("kling/kling-3.0/4k/text-to-video", ["--end-image", "{png}"], "use kling/kling-3.0/4k/image-to-video"),
+    (I2V, [], "give --image PATH_OR_URL"),
+    (I2V, ["--end-image", "{png}"], "give --image PATH_OR_URL"),
+    (I2V, ["--image", "{png}", "--aspect-ratio", "9:16"], "--aspect-ratio is for text-to-video"),
+    (I2V, ["--image", "{png}", "--input", "{png}"], "--input sends the file as it is"),
+    (I2V, ["--image", "{gif}"], "--image: "),
+    (I2V, ["--image", "{png}", "--end-image", "{missing}"], "--end-image: cannot read the image"),
+])
+def test_image_options_that_do_not_fit_the_model_exit_2_before_any_request(tmp_path, command, model, args, says) -> None:
+    """Refused before anything is sent: the server named does not exist, so a request would be exit 1."""
+    gif = tmp_path / "anim.png"
+    gif.write_bytes(b"GIF89a" + b"\x00" * 64)
+    names = {"png": str(_png(tmp_path)), "gif": str(gif), "missing": str(tmp_path / "missing.png")}
+    ran = runner.invoke(app, [command, model, "--prompt", "a kite", *(a.format(**names) for a in args)], env=NOWHERE)
+    assert ran.exit_code == 2 and says in ran.stderr, (ran.exit_code, ran.output)
+    assert "Traceback" not in ran.output and "could not reach" not in ran.stderr, ran.output
+
+
+def test_an_image_too_large_to_send_inline_exits_2_naming_the_limit_and_a_url(tmp_path) -> None:
+    from reelserve.catalog import MAX_DATA_URI_IMAGE_BYTES
+
+    huge = tmp_path / "huge.png"
+    with open(huge, "wb") as out:  # sparse: nothing is written to disk
+        out.write(b"\x89PNG\r\n\x1a\n")
+        out.truncate(MAX_DATA_URI_IMAGE_BYTES + 1)
+    ran = runner.invoke(app, ["submit", I2V, "--prompt", "a kite", "--image", str(huge)], env=NOWHERE)
+    assert ran.exit_code == 2, ran.output
+    assert f"at most {MAX_DATA_URI_IMAGE_BYTES} bytes (15 MiB)" in ran.stderr and "URL" in ran.stderr, ran.stderr
+
+
+def test_run_and_submit_help_explain_the_image_options() -> None:
+    for command in ("run", "submit"):
+        shown = " ".join(runner.invoke(app, [command, "--help"]).output.split())  # unwrapped
+        for text in ("--image PATH_OR_URL The first frame, for an image-to-video model: a JPEG, PNG or WebP file",
+                     "at most 15 MiB) or an http(s) URL the server downloads", "--end-image PATH_OR_URL The last frame"):
+            assert text in shown, (command, text, shown)
+
+
+@pytest.fixture(scope="module")
+def image_server(tmp_path_factory, tiny_cache):
+    from tests.live import live_server
+
+    with live_server(tmp_path_factory.mktemp("cli-images") / "data", tiny_cache) as live:
+        yield live
+
+
+@pytest.mark.whole  # a real `reelserve serve`
+def test_submit_with_a_local_image_is_accepted_and_stored_with_the_request(image_server, tmp_path) -> None:
+    import hashlib
+
+    from reelserve.client import Client
+
+    start, end = _png(tmp_path, "start.png"), _png(tmp_path, "end.png", (360, 640))
+    env = {"REELSERVE_BASE_URL": image_server.base, "REELSERVE_API_KEY": image_server.key}
+    ran = runner.invoke(app, ["submit", I2V, "--prompt", "a kite lifts off", "--image", str(start),
+                              "--end-image", str(end), "--duration", "3", "--json"], env=env)
+    assert ran.exit_code == 0, ran.output
+    request_id = json.loads(ran.stdout)["request_id"]
+    with Client(image_server.base, image_server.key) as client:
+        made = next(r for r in client.list_requests(limit=50).requests if r.request_id == request_id)
+    assert made.model_id == I2V, made.model_id
+    for field, path in (("start_image_url", start), ("end_image_url", end)):
+        data = path.read_bytes()
+        note = (f"data:image/png;base64,\u2026 ({len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}, "
+                "stored with the request)")
+        assert made.input[field] == note, made.input[field]
+    assert "aspect_ratio" not in made.input, made.input
+    data_dir = image_server.log.parent
+    stored = {p.name: p.read_bytes() for p in data_dir.rglob(f"{request_id}/*_image")}
+    assert stored == {"start_image": start.read_bytes(), "end_image": end.read_bytes()}, sorted(stored)
+
+
+@pytest.mark.whole  # a real `reelserve serve`, its worker generating the video
+def test_run_with_a_local_image_saves_a_video_in_the_images_shape(image_server, tmp_path) -> None:
+    from tests.mp4probe import probe_mp4
+
+    out = tmp_path / "kite.mp4"
+    env = {"REELSERVE_BASE_URL": image_server.base, "REELSERVE_API_KEY": image_server.key}
+    ran = runner.invoke(app, ["run", I2V, "--prompt", "a kite lifts off", "--image", str(_png(tmp_path, size=(360, 640))),
+                              "--duration", "3", "--seed", "5", "-o", str(out), "--poll-interval", "0.2",
+                              "--timeout", "180", "--json"], env=env)
+    assert ran.exit_code == 0, ran.output
+    result = json.loads(ran.stdout)
+    assert result["status"] == "completed" and result["model_id"] == I2V, result
+    info = probe_mp4(out)
+    # tiny weights: a fifth of standard's 720x1280, the portrait size nearest the image's shape
+    assert (info.width, info.height) == (result["metadata"]["width"], result["metadata"]["height"]) == (144, 256), info
+    assert (info.frames, info.fps, info.duration_seconds) == (72, 24, 3.0), info

@@ -172,3 +172,32 @@ def test_plain_progress_also_gets_a_line_when_seconds_pass_without_one(capsys) -
             now[0] = seconds
             display.update(InProgress(RID, progress))
     assert capsys.readouterr().err.splitlines() == [f"{RID}: in progress, 1%", f"{RID}: in progress, 3%"]
+
+
+def test_image_options_send_a_local_file_inline_and_a_url_as_is(server, invoke, tmp_path) -> None:
+    import base64
+
+    from tests.images.pictures import encoded
+
+    i2v = "kling/kling-3.0/pro/image-to-video"
+    server.on("POST", f"/v1/models/{i2v}", SUBMITTED)
+    frame = tmp_path / "first frame.jpeg"  # the bytes are a PNG's: they decide the type, not the name
+    frame.write_bytes(encoded(640, 360))
+    ran = invoke("submit", i2v, "--prompt", "a kite", "--image", str(frame),
+                 "--end-image", "https://images.example.com/last.webp")
+    assert ran.exit_code == 0 and ran.stdout.strip() == RID, ran.output
+    sent = sent_body(server)
+    assert sent == {"prompt": "a kite", "start_image_url": sent["start_image_url"],
+                    "end_image_url": "https://images.example.com/last.webp"}, sent
+    head, _, data = sent["start_image_url"].partition(",")
+    assert head == "data:image/png;base64" and base64.b64decode(data) == frame.read_bytes(), head
+
+
+def test_a_model_this_cli_does_not_know_takes_the_image_options_as_given(server, invoke, tmp_path) -> None:
+    """Another RunComfy-compatible server's ids are its own: it judges the body (here: any model path)."""
+    server.on("POST", "/v1/models/acme/animate", SUBMITTED)
+    ran = invoke("submit", "acme/animate", "--prompt", "a kite", "--image", "https://images.example.com/a.png",
+                 "--aspect-ratio", "1:1")
+    assert ran.exit_code == 0, ran.output
+    assert sent_body(server) == {"prompt": "a kite", "aspect_ratio": "1:1",
+                                 "start_image_url": "https://images.example.com/a.png"}

@@ -106,11 +106,19 @@ def python_snippets(doc: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.S)
 
 
-@pytest.mark.parametrize("doc,index", [("docs/client.md", i) for i in range(6)] + [("README.md", 0)])
+def first_frame(folder: Path) -> None:
+    """The picture of the reader's own that the image-to-video examples name."""
+    from tests.images.pictures import encoded
+
+    (folder / "first-frame.png").write_bytes(encoded(640, 360))
+
+
+@pytest.mark.parametrize("doc,index", [("docs/client.md", i) for i in range(7)] + [("README.md", 0)])
 def test_every_python_snippet_in_the_docs_runs(server, tmp_path, doc, index) -> None:
     base, key = server
     snippets = python_snippets(Path(__file__).resolve().parents[2] / doc)
-    assert len(snippets) == (6 if doc == "docs/client.md" else 1)  # a new snippet needs a row above
+    assert len(snippets) == (7 if doc == "docs/client.md" else 1)  # a new snippet needs a row above
+    first_frame(tmp_path)
     env = {**os.environ, "REELSERVE_BASE_URL": base, "REELSERVE_API_KEY": key}
     ran = subprocess.run([sys.executable, "-c", snippets[index]], cwd=tmp_path, capture_output=True, text=True,
                          env=env, timeout=240)
@@ -205,6 +213,7 @@ def test_every_shell_snippet_in_the_docs_runs_as_written(server, finished, tmp_p
     request_id, video = finished
     activation = shell_snippets("README.md")[1].strip()
     (tmp_path / "body.json").write_text(json.dumps({"prompt": "a harbour at dawn", "duration": 3}))
+    first_frame(tmp_path)
     # The exported key, and the base URL a user has by default (their server is on port 8000; this one is not).
     env = {**os.environ, "PATH": fresh_shell_path(), "REELSERVE_API_KEY": key, "REELSERVE_BASE_URL": base}
     env.pop("VIRTUAL_ENV", None)
@@ -263,12 +272,14 @@ def test_every_url_field_the_docs_name_exists() -> None:
     import dataclasses
 
     from reelserve.api.wire import ResultResponse, StatusResponse, SubmitResponse
+    from reelserve.catalog import ImageToVideoInput
     from reelserve.client import Result
     from reelserve.client.settings import ClientSettings
     from reelserve.settings import Settings
 
     real = {*SubmitResponse.model_fields, *StatusResponse.model_fields, *ResultResponse.model_fields,
-            *Settings.model_fields, *ClientSettings.model_fields, *(f.name for f in dataclasses.fields(Result))}
+            *Settings.model_fields, *ClientSettings.model_fields, *(f.name for f in dataclasses.fields(Result)),
+            *ImageToVideoInput.model_fields}  # the image fields of a request body
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for name in re.findall(r"`(\w+_url)`", page.read_text()):
             assert name in real, f"{page.name} names `{name}`, which no response or setting has"

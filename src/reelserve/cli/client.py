@@ -23,9 +23,11 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
+from reelserve.catalog import MAX_DATA_URI_IMAGE_BYTES, RECIPES, Recipe, recipe_for
 from reelserve.client import (
-    AuthenticationError, Client, InProgress, MissingApiKeyError, NotFoundError, PayloadTooLargeError, Queued, ReelserveClientError,
-    RequestCancelledError, RequestFailedError, RequestTimeoutError, Result, RetryPolicy, Status, ValidationError,
+    AuthenticationError, Client, ImageInputError, InProgress, MissingApiKeyError, NotFoundError, PayloadTooLargeError,
+    Queued, ReelserveClientError, RequestCancelledError, RequestFailedError, RequestTimeoutError, Result, RetryPolicy,
+    Status, ValidationError, image_input,
 )
 
 EXIT_ERROR, EXIT_USAGE, EXIT_AUTH, EXIT_REJECTED, EXIT_FAILED, EXIT_TIMEOUT, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 6, 130
@@ -52,11 +54,13 @@ def _client(ctx: typer.Context, base_url: str | None, api_key: str | None) -> Cl
 
 # --- building the input ------------------------------------------------------------------------
 
-ModelId = Annotated[str, typer.Argument(help="e.g. kling/kling-3.0/standard/text-to-video")]
+ModelId = Annotated[str, typer.Argument(help="e.g. kling/kling-3.0/standard/text-to-video, or .../image-to-video "
+                                             "with --image")]
 InputFile = Annotated[Path | None, typer.Option("--input", help="A JSON file sent as the body, as is.")]
 Prompt = Annotated[str | None, typer.Option("--prompt", "-p", help="What to generate.")]
 Duration = Annotated[int | None, typer.Option("--duration", help="Seconds, 3-15 (default 5).")]
-Aspect = Annotated[str | None, typer.Option("--aspect-ratio", help="16:9, 9:16 or 1:1.")]
+Aspect = Annotated[str | None, typer.Option("--aspect-ratio", help="16:9, 9:16 or 1:1 (text-to-video only: an "
+                                                                   "image-to-video video takes its image's shape).")]
 Cfg = Annotated[float | None, typer.Option("--cfg-scale", help="0-1; 0.5 is the model's tuned default.")]
 Negative = Annotated[str | None, typer.Option("--negative-prompt", help="What to avoid.")]
 Sound = Annotated[bool | None, typer.Option("--sound/--no-sound", help="Generate audio (default: on).",
@@ -68,17 +72,25 @@ Enhance = Annotated[bool | None, typer.Option(
 ShotType = Annotated[str | None, typer.Option(
     "--shot-type", help="customize (both models) or intelligent (standard only; its default): how the prompt is cut into shots.")]
 Shots = Annotated[list[str] | None, typer.Option("--shot", help="\"PROMPT:SECONDS\"; repeat for each shot.")]
+Image = Annotated[str | None, typer.Option(
+    "--image", metavar="PATH_OR_URL", show_default=False,
+    help="The first frame, for an image-to-video model: a JPEG, PNG or WebP file on this machine (sent inside the "
+         f"request, so at most {MAX_DATA_URI_IMAGE_BYTES // 2**20} MiB) or an http(s) URL the server downloads.")]
+EndImage = Annotated[str | None, typer.Option(
+    "--end-image", metavar="PATH_OR_URL", show_default=False,
+    help="The last frame (optional, with --image), given the same way.")]
 
 
-def request_body(prompt: Prompt = None, duration: Duration = None, aspect_ratio: Aspect = None, cfg_scale: Cfg = None,
-                 negative_prompt: Negative = None, sound: Sound = None, seed: Seed = None, shot_type: ShotType = None,
-                 shot: Shots = None, enhance_prompt: Enhance = None, input_file: InputFile = None) -> dict[str, Any]:
+def request_body(prompt: Prompt = None, image: Image = None, end_image: EndImage = None, duration: Duration = None,
+                 aspect_ratio: Aspect = None, cfg_scale: Cfg = None, negative_prompt: Negative = None,
+                 sound: Sound = None, seed: Seed = None, shot_type: ShotType = None, shot: Shots = None,
+                 enhance_prompt: Enhance = None, input_file: InputFile = None) -> dict[str, Any]:
     """The request body from the options `run` and `submit` share (`takes_a_request_body`): a file sent as
     is, or the flags given (unset flags take the server's defaults)."""
     shots = shot or []
     flags = {"prompt": prompt, "duration": duration, "aspect_ratio": aspect_ratio, "cfg_scale": cfg_scale,
              "negative_prompt": negative_prompt, "sound": sound, "seed": seed, "shot_type": shot_type,
-             "enhance_prompt": enhance_prompt}
+             "enhance_prompt": enhance_prompt, "start_image_url": image, "end_image_url": end_image}
     given = {k: v for k, v in flags.items() if v is not None}
     if input_file is not None:
         if given or shots:
@@ -89,7 +101,42 @@ def request_body(prompt: Prompt = None, duration: Duration = None, aspect_ratio:
     if shots:
         given["multi_prompt"] = [_parse_shot(s) for s in shots]
         given.setdefault("duration", sum(item["duration"] for item in given["multi_prompt"]))
-    return given
+    return given | _images(image, end_image)
+
+
+def _images(image: str | None, end_image: str | None) -> dict[str, str]:
+    """The image fields, each a URL as given or a local file made a data URI by the SDK (checked before sending)."""
+    options = {"start_image_url": ("--image", image), "end_image_url": ("--end-image", end_image)}
+    fields = {}
+    for field, (option, value) in options.items():
+        if value is not None:
+            try:
+                fields[field] = image_input(value)
+            except ImageInputError as exc:
+                _usage(f"{option}: {exc}")
+    return fields
+
+
+def _check_fits_the_model(model_id: str, image: str | None, end_image: str | None, aspect_ratio: str | None,
+                          input_file: Path | None) -> None:
+    """Exit 2 when the options do not fit a model this server serves: images for image-to-video only, which needs
+    --image and has no aspect ratio. Another server's model ids are not known here, and it judges the body itself;
+    so does this server a body from --input."""
+    recipe = recipe_for(model_id.strip("/"))
+    if recipe is None or input_file is not None:
+        return
+    twin = _twin(recipe)
+    if not recipe.takes_images and (image is not None or end_image is not None):
+        _usage(f"{model_id} is text-to-video and takes no image; to start from an image use {twin}")
+    if recipe.takes_images and image is None:
+        _usage(f"{model_id} starts from an image: give --image PATH_OR_URL (or use {twin} for text alone)")
+    if recipe.takes_images and aspect_ratio is not None:
+        _usage(f"--aspect-ratio is for text-to-video: {model_id} makes its video in the shape of --image")
+
+
+def _twin(recipe: Recipe) -> str:
+    """The model id of the same tier and the other kind."""
+    return next(r.model_id for r in RECIPES.values() if r.tier == recipe.tier and r.takes_images != recipe.takes_images)
 
 
 def _parse_shot(text: str) -> dict[str, Any]:
@@ -225,7 +272,10 @@ def takes_a_request_body(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def with_body(**options: Any) -> None:
-        body = request_body(**{p.name: options.pop(p.name) for p in body_params})
+        given = {p.name: options.pop(p.name) for p in body_params}
+        _check_fits_the_model(options["model_id"], given["image"], given["end_image"], given["aspect_ratio"],
+                              given["input_file"])  # before any image file is read
+        body = request_body(**given)
         command(body=body, **options)
 
     with_body.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from httpx_sse import aconnect_sse
 
 from reelserve.client import errors
 from reelserve.client._base import DEFAULT_TIMEOUT, ClientBase, OnUpdate, RetryPolicy, Waiter
+from reelserve.client._images import with_image_inputs
 from reelserve.client._wire import (RequestPage, Result, Status, error_from_response, parse_page, parse_result,
                                     parse_status)
 
@@ -42,10 +43,12 @@ class AsyncClient(ClientBase):
         """Queue a request. Never retried once it may have reached the server, unless it has an idempotency key.
 
         `webhook`: a URL told when the request ends (signed; verify with `reelserve.webhooks.verify`);
-        `webhook_events=["started"]` adds the start."""
+        `webhook_events=["started"]` adds the start. An image field (`start_image_url`, `end_image_url`) given as a
+        `Path` is sent as a data URI of the file (`image_input`); a str is sent as written."""
         headers = {**self._auth, **self._submit_headers(idempotency_key)}
         body = await self._json("POST", self._submit_url(model_id), idempotent=idempotency_key is not None,
-                          json=input, headers=headers, params=self._submit_params(webhook, webhook_events))
+                          json=with_image_inputs(input), headers=headers,
+                          params=self._submit_params(webhook, webhook_events))
         return AsyncRequestHandle(self, str(body["request_id"]))
 
     def handle(self, request_id: str) -> AsyncRequestHandle:

@@ -17,6 +17,10 @@ class MissingApiKeyError(ReelserveClientError):
     """No API key was given (argument or REELSERVE_API_KEY), so no request was sent."""
 
 
+class ImageInputError(ReelserveClientError, ValueError):
+    """A local image cannot be sent (missing, not a JPEG, PNG or WebP, or too large to go inline); nothing was sent."""
+
+
 class TransportError(ReelserveClientError):
     """The server could not be reached, or the connection broke (after the retries allowed)."""
 
