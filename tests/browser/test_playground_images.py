@@ -8,9 +8,13 @@ on a server without one each is skipped, saying so."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 import struct
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 import httpx
 import pytest
@@ -107,3 +111,24 @@ def test_the_models_are_offered_as_kind_and_tier(server, page) -> None:
     names = {kinds.nth(i).evaluate("r => r.labels[0].textContent") for i in range(kinds.count())}
     assert names == {KINDS[m.split("/")[-1]] for m in models(server.base)}, names
     wait_done(server, None)
+
+
+def test_the_copied_command_names_a_file_for_a_picked_image_and_runs(server, page, tmp_path) -> None:
+    """A picked picture travels as a data URI, longer than one shell argument may be: `Copy as reelserve
+    run` says to save it as a file and passes that file to --image; saved so, the command makes a video."""
+    p = page.page
+    picture = png(480, 320)
+    p.locator("#field-start_image_url").set_input_files(files=[{"name": "start.png", "mimeType": "image/png", "buffer": picture}])
+    p.get_by_role("img", name="Start image preview").wait_for()
+    p.get_by_label("Prompt", exact=True).fill("The gradient starts to swirl")
+    p.get_by_label("Duration", exact=True).fill("3")
+    p.get_by_role("button", name="Copy as reelserve run").click()
+    code = p.locator("#code").inner_text()
+    assert "# --image: save the picture you chose as image.png" in code and "--image 'image.png'" in code, code
+    assert "data:" not in code, "the inline picture was written into the command"
+    (tmp_path / "image.png").write_bytes(picture)
+    env = {**os.environ, "REELSERVE_API_KEY": server.key,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    ran = subprocess.run(["bash", "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=180, env=env)
+    assert ran.returncode == 0, f"{code}\n{ran.stderr}"
+    assert (tmp_path / "video.mp4").stat().st_size > 0

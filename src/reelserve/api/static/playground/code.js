@@ -4,6 +4,9 @@
 import { $, say } from "./dom.js";
 
 const FEEDBACK_MS = 2000;
+// The CLI's options for the image fields (`reelserve run --image PATH_OR_URL --end-image PATH_OR_URL`).
+const IMAGE_FLAGS = { start_image_url: "--image", end_image_url: "--end-image" };
+const extension = (dataUri) => ({ "image/jpeg": "jpg", "image/webp": "webp" })[dataUri.slice(5, dataUri.indexOf(";"))] || "png";
 const shellQuote = (s) => `'${String(s).replaceAll("'", "'\\''")}'`;
 
 function pythonValue(value) {
@@ -26,12 +29,21 @@ export function code(kind, modelId, body) {
       `result = client.run(${JSON.stringify(modelId)}, ${pythonValue(body)}, download_to="video.mp4")\nprint(result.video_url)`;
   }
   const flags = [];
+  const notes = [];
   for (const [name, value] of Object.entries(body)) {
-    if (name === "multi_prompt") value.forEach((s) => flags.push(`--shot ${shellQuote(`${s.prompt}:${s.duration}`)}`));
+    if (name in IMAGE_FLAGS) {
+      // A picture from this machine travels inline, too long for one shell argument (128 KiB on Linux):
+      // the command names a file to save it as, and `reelserve run` sends that file.
+      const inline = String(value).startsWith("data:");
+      const file = `${IMAGE_FLAGS[name].slice(2)}.${inline ? extension(value) : ""}`;
+      if (inline) notes.push(`# ${IMAGE_FLAGS[name]}: save the picture you chose as ${file}`);
+      flags.push(`${IMAGE_FLAGS[name]} ${shellQuote(inline ? file : value)}`);
+    } else if (name === "multi_prompt") value.forEach((s) => flags.push(`--shot ${shellQuote(`${s.prompt}:${s.duration}`)}`));
     else if (typeof value === "boolean") flags.push(`--${value ? "" : "no-"}${name.replaceAll("_", "-")}`);
     else flags.push(`--${name.replaceAll("_", "-")} ${shellQuote(value)}`);
   }
-  return `reelserve run ${modelId} --base-url ${base} \\\n  ${flags.join(" \\\n  ")} \\\n  -o video.mp4`;
+  const command = `reelserve run ${modelId} --base-url ${base} \\\n  ${flags.join(" \\\n  ")} \\\n  -o video.mp4`;
+  return notes.length ? `${notes.join("\n")}\n${command}` : command;
 }
 
 // Shows the code, copies it, and says so on the button for a moment; if the browser refuses the
