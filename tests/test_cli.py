@@ -1,4 +1,5 @@
-"""The `reelserve keys` commands through typer's runner."""
+"""The `reelserve` commands through typer's runner: keys, settings and the signing key, and `run`/`submit`
+with images (their refusals, and against a real server)."""
 
 from __future__ import annotations
 
