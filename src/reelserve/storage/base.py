@@ -33,6 +33,20 @@ def content_type(key: str) -> str:
     return CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream")
 
 
+class ObjectTooLargeError(ValueError):
+    """A stored object larger than its reader allows: refused before its bytes are held in memory."""
+
+    def __init__(self, key: str, size: int, max_bytes: int) -> None:
+        super().__init__(f"{key} holds {size} bytes, more than the {max_bytes} this read allows")
+        self.key, self.size, self.max_bytes = key, size, max_bytes
+
+
+def check_size(key: str, size: int, max_bytes: int) -> None:
+    """Refuse an object whose size (as stored, or as read so far) is over `max_bytes`."""
+    if size > max_bytes:
+        raise ObjectTooLargeError(key, size, max_bytes)
+
+
 def media_key(job_id: str, attempt: str | None = None, filename: str = "video.mp4") -> str:
     return f"{job_id}/{attempt}/{filename}" if attempt else f"{job_id}/{filename}"
 
@@ -42,6 +56,12 @@ class MediaStorage(abc.ABC):
     def put(self, key: str, source: Path) -> None:
         """Store `source` under `key`, all or nothing; raises if it could not be stored
         (`StorageUnavailableError` when the failure is transient and worth retrying)."""
+
+    @abc.abstractmethod
+    def read(self, key: str, *, max_bytes: int) -> bytes:
+        """The bytes stored under `key` (a request's input images: api/images.py stores them, workers read them).
+        FileNotFoundError when nothing is; ObjectTooLargeError, unread, when it holds more than `max_bytes`;
+        `StorageUnavailableError` when the failure is transient and worth retrying."""
 
     @abc.abstractmethod
     def url_for(self, key: str) -> str:

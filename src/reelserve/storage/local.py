@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from reelserve.errors import MediaLinkError, RequestNotFoundError, disk_faults
-from reelserve.storage.base import MediaStorage, check_job_id, is_valid_key
+from reelserve.storage.base import MediaStorage, check_job_id, check_size, is_valid_key
 from reelserve.storage.signing import UrlSigner
 
 
@@ -44,6 +44,16 @@ class LocalMediaStorage(MediaStorage):
             shutil.copyfile(source, partial)
         partial.chmod(0o600)
         os.replace(partial, target)  # readers see the old file or the whole new one
+
+    def read(self, key: str, *, max_bytes: int) -> bytes:
+        path = self.path_for(key)
+        if path is None:
+            raise ValueError(f"invalid media key {key!r}")
+        with open(path, "rb") as file:
+            check_size(key, os.fstat(file.fileno()).st_size, max_bytes)
+            data = file.read(max_bytes + 1)  # bounded even if the file grew since: put() replaces, never appends
+        check_size(key, len(data), max_bytes)
+        return data
 
     def url_for(self, key: str) -> str:
         return f"{self.base_url}/media/{key}?{urlencode(self.signer.sign(key))}"

@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reelserve.errors import ConfigurationError, StorageUnavailableError
-from reelserve.storage.base import MediaStorage, check_job_id, content_type, is_valid_key
+from reelserve.storage.base import MediaStorage, check_job_id, check_size, content_type, is_valid_key
 from reelserve.storage.config import S3StorageConfig
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may liv
 # (credentials, bucket policy) and are raised as they are.
 TRANSIENT_CODES = frozenset({"SlowDown", "RequestTimeout", "RequestTimeTooSkewed", "InternalError",
                              "ServiceUnavailable", "Throttling"})
+MISSING_CODES = frozenset({"NoSuchKey", "404"})  # GetObject's answer for a key the bucket lacks
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -102,6 +103,23 @@ class S3MediaStorage(MediaStorage):
         with _unavailable_as_retryable("upload"):
             self._client.upload_file(str(source), self.bucket, self._object(key), Config=self._transfer,
                                      ExtraArgs={"ContentType": content_type(key)})
+
+    def read(self, key: str, *, max_bytes: int) -> bytes:
+        with _unavailable_as_retryable("download"):
+            try:
+                answer = self._client.get_object(Bucket=self.bucket, Key=self._object(key))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in MISSING_CODES:
+                    raise FileNotFoundError(f"nothing is stored under {key} in bucket {self.bucket}") from exc
+                raise
+            body = answer["Body"]
+            try:
+                check_size(key, answer["ContentLength"], max_bytes)  # refused before a byte is read
+                data = body.read(max_bytes + 1)
+            finally:
+                body.close()
+        check_size(key, len(data), max_bytes)
+        return data
 
     def url_for(self, key: str) -> str:
         return self._client.generate_presigned_url(

@@ -220,7 +220,7 @@ class Worker:
             if job is None:
                 return None
             lease = Lease(self.store, job.id, self.id, self.config.lease_seconds)
-            task = Task(job, lease, self.store, self.config, self.engine_info)
+            task = Task(job, lease, self.store, self.storage, self.config, self.engine_info)
             with self._changed:
                 self._tasks[job.id] = task
             return task
@@ -253,6 +253,8 @@ class Worker:
             if task.generate(self.engine):
                 self._handoff.put(task)
                 handed_over = True
+        except UnavailableError as exc:  # the storage holding its images is away: not the job's fault
+            self._back_off(task, exc)
         finally:
             if not handed_over:
                 self._let_go(task)

@@ -16,12 +16,16 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from PIL.Image import Image
+
 from reelserve import metrics
 from reelserve.engines.base import Engine, GenerationSpec
 from reelserve.errors import FailureCode, GenerationError, LeaseLostError, StoreBusyError, UnavailableError
 from reelserve.media import Clip
+from reelserve.storage import MediaStorage
 from reelserve.store import Job, JobStore
 from reelserve.worker.config import WorkerConfig
+from reelserve.worker.images import StoredImages
 from reelserve.worker.lease import Lease
 from reelserve.worker.progress import ProgressReporter
 from reelserve.worker.publisher import Published, Publisher
@@ -33,11 +37,12 @@ INTERNAL_ERROR_MESSAGE = "An internal error stopped this request. It was not ret
 
 
 class Task:
-    def __init__(self, job: Job, lease: Lease, store: JobStore, config: WorkerConfig,
+    def __init__(self, job: Job, lease: Lease, store: JobStore, storage: MediaStorage, config: WorkerConfig,
                  engine_info: dict[str, Any]) -> None:
         self.job = job
         self.lease = lease
         self._store = store
+        self._storage = storage  # where an image-to-video request's images were stored at submit
         self._config = config
         self.spec: GenerationSpec | None = None  # read from the stored input when generation begins
         self.clip: Clip | None = None
@@ -57,7 +62,7 @@ class Task:
         if job.started_at is not None:
             metrics.QUEUE_WAIT.labels(job.model_id).observe((job.started_at - job.created_at).total_seconds())
         with self._deciding_outcome():
-            self.spec = GenerationSpec.from_stored(job.model_id, job.input)
+            self.spec = GenerationSpec.from_stored(job.model_id, job.input, StoredImages(self._storage, job.id).open)
             self.metadata["seed"] = self.spec.seed
             self._began = time.perf_counter()
             self.clip = self._run_engine(engine, self.spec)
@@ -126,6 +131,7 @@ class Task:
             "duration_seconds": clip.duration_seconds,
             "has_audio": clip.audio is not None,
             **self.metadata,
+            **_images_metadata(spec, clip),
             "shots": _shots_metadata(spec, clip.enhanced_prompts),
             "timings": {**{name: round(value, 4) for name, value in clip.timings.items()}, **publish_timings},
         }
@@ -168,6 +174,22 @@ class Task:
             return  # unsure, so keep it: the retention purge deletes everything under the request
         if row is None or row.output_key != published.video_key:
             publisher.discard(published)
+
+
+def _images_metadata(spec: GenerationSpec, clip: Clip) -> dict[str, Any]:
+    """Image-to-video: each input image's size (upright), the aspect ratio chosen from the start image's shape,
+    and the delivered size every image was center-cropped (and scaled) to. Nothing for text-to-video."""
+    if spec.start_image is None:
+        return {}
+    images = {"start_image": _size(spec.start_image)}
+    if spec.end_image is not None:
+        images["end_image"] = _size(spec.end_image)
+    return {"input_images": {**images, "aspect_ratio": spec.aspect_ratio,
+                             "center_cropped_to": {"width": clip.width, "height": clip.height}}}
+
+
+def _size(image: Image) -> dict[str, int]:
+    return {"width": image.width, "height": image.height}
 
 
 def _shots_metadata(spec: GenerationSpec, enhanced: tuple[str | None, ...]) -> list[dict[str, Any]]:
