@@ -4,6 +4,7 @@ a text-to-video request from prompt to video, at a laptop's width (1280 px) and 
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pytest
@@ -103,6 +104,24 @@ def test_a_queued_request_can_be_cancelled(server, page) -> None:
     wait_done(server, busy)
 
 
+def holder_of(store, request_id: str) -> str:
+    """The worker holding the request's lease, claiming it as "test-worker" while it still waits: on a busy
+    machine the real worker may have finished its long job and taken this one already, and failing it
+    under that worker's lease is what that worker would record (its own later result is then refused)."""
+    from reelserve.store import Status
+
+    for _ in range(200):
+        job = store.get(request_id)
+        if job.status is Status.IN_PROGRESS:
+            return job.lease_owner
+        claimed = store.claim("test-worker", 30) if job.status is Status.IN_QUEUE else None
+        if claimed is not None:
+            assert claimed.id == request_id, f"claimed {claimed.id}, not the page's {request_id}"
+            return "test-worker"
+        time.sleep(0.05)
+    raise AssertionError(f"the page's request {request_id} is {store.get(request_id).status}, never held")
+
+
 def test_a_failed_request_shows_the_servers_message(server, page) -> None:
     """A failure as a worker records it: the page's request is claimed from the same queue and failed."""
     from reelserve.store import SqliteJobStore
@@ -111,10 +130,11 @@ def test_a_failed_request_shows_the_servers_message(server, page) -> None:
     fill_request(page.page, server.key, PRO, "A kite in a storm", 3)
     page.page.get_by_role("button", name="Generate").click()
     page.page.get_by_role("button", name="Cancel").wait_for()
+    sent = httpx.get(f"{server.base}/v1/requests", params={"limit": 1}, headers=server.auth).json()["requests"][0]
     store = SqliteJobStore(server.log.parent / "reelserve.db")
     try:
-        job = store.claim("test-worker", 30)
-        store.fail(job.id, "test-worker", "generation_failed", "The engine stopped: try a shorter prompt.", {})
+        store.fail(sent["request_id"], holder_of(store, sent["request_id"]), "generation_failed",
+                   "The engine stopped: try a shorter prompt.", {})
     finally:
         store.close()
     page.page.wait_for_function("() => document.querySelector('#result').textContent.includes('engine stopped')",
