@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from reelserve.cli.signing_key import read_or_create_signing_key
 from reelserve.settings import Settings
 from reelserve.storage import LocalStorageConfig, MediaStorage, S3StorageConfig, StorageConfig, open_storage
-from reelserve.store import JobStore, SubmitLimits, open_store
+from reelserve.store import JobStore, StoreConfig, SubmitLimits, open_configured
 
 # The API, the worker, the engine and webhook delivery pull in FastAPI, uvicorn, PyAV, torch and anyio: each is
 # imported where it is built, so that `reelserve keys ...` starts in a fraction of a second.
@@ -34,9 +34,15 @@ def settings_from(**overrides: Any) -> Settings:
     return Settings(**{name: value for name, value in overrides.items() if value is not None})
 
 
+def store_config(settings: Settings) -> StoreConfig:
+    """PostgreSQL when `database_url` is set, else SQLite in the data dir."""
+    return StoreConfig(sqlite_path=settings.database_path, database_url=settings.database_url,
+                       pool_size=settings.database_pool_size)
+
+
 def store_for(settings: Settings) -> JobStore:
-    """The store the settings name (PostgreSQL when `database_url` is set, else SQLite), migrated and ready."""
-    return open_store(settings.database_url, sqlite_path=settings.database_path, pool_size=settings.database_pool_size)
+    """The store the settings name, migrated and ready."""
+    return open_configured(store_config(settings))
 
 
 def storage_config(settings: Settings) -> StorageConfig:
@@ -114,10 +120,9 @@ def build_worker(settings: Settings) -> Worker:
     from reelserve.worker import Janitor, Worker, WorkerConfig
 
     store, storage = store_for(settings), storage_for(settings)
-    janitor = Janitor(store, storage, retention_seconds=settings.retention_seconds,
-                      reap_every=min(5.0, settings.lease_seconds / 2))
     config = WorkerConfig(lease_seconds=settings.lease_seconds, poll_seconds=settings.worker_poll_seconds,
                           scratch_dir=settings.data_dir / "tmp")
+    janitor = Janitor(store, storage, retention_seconds=settings.retention_seconds, reap_every=config.reap_seconds)
     return Worker(store, storage, engine_loader(settings), config, janitor=janitor)
 
 

@@ -40,6 +40,12 @@ class WorkerConfig:
         return min(HEARTBEAT_MOST_SECONDS, self.lease_seconds / BEATS_PER_LEASE)
 
     @property
+    def reap_seconds(self) -> float:
+        """Between the janitor's looks for expired leases: twice a lease, at most 5 s, so a dead worker's job
+        is back in the queue within about a lease and a half."""
+        return min(HEARTBEAT_MOST_SECONDS, self.lease_seconds / 2)
+
+    @property
     def retry_window_seconds(self) -> float:
         """How long an upload or an outcome write is retried while the store or storage is unreachable:
         one lease. After that the lease has lapsed anyway, and the reaper gives the job another attempt."""
