@@ -94,17 +94,20 @@ def _pull(tmp_path, *args: str, **env: str):
                           timeout=120, env={**os.environ, "HF_HOME": str(tmp_path / "hf"), **env})
 
 
+@pytest.mark.whole  # a `reelserve pull` process: in `make test`, not the fast lane
 def test_pull_offline_fails_fast_with_a_clear_message(tmp_path) -> None:
     result = _pull(tmp_path, "--family", "ltx-2", HF_HUB_OFFLINE="1")
     assert result.returncode == 1
     assert "Could not download ltx-2 (Lightricks/LTX-2)" in result.stderr and "HF_HOME" in result.stderr
 
 
+@pytest.mark.whole  # a `reelserve pull` process: in `make test`, not the fast lane
 def test_pull_unreachable_hub_fails_with_a_clear_message(tmp_path) -> None:
     result = _pull(tmp_path, HF_ENDPOINT="http://127.0.0.1:9")  # nothing listens there: connection refused
     assert result.returncode == 1 and "unreachable" in result.stderr
 
 
+@pytest.mark.whole  # a `reelserve pull` process: in `make test`, not the fast lane
 def test_pull_unknown_family(tmp_path) -> None:
     result = _pull(tmp_path, "--family", "ltx-9")
     assert result.returncode == 2 and "MODEL_FAMILY" in result.stderr and "ltx-2.5" in result.stderr

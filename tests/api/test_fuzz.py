@@ -7,6 +7,8 @@ documented content type, and a body that matches the documented schema.
 
 from __future__ import annotations
 
+import pytest
+
 import uuid
 
 import schemathesis
@@ -44,6 +46,7 @@ def fuzz(operation, auth: dict[str, str], calls: dict[str, int]) -> None:
     check()
 
 
+@pytest.mark.whole  # thousands of generated requests: in `make test`, not the fast lane
 def test_every_operation_conforms_to_the_openapi_document(tmp_path) -> None:
     config = Settings(data_dir=tmp_path, signing_secret="fuzz", max_active_per_key=0, submits_per_minute=0)
     store = store_for(config)

@@ -116,6 +116,7 @@ print(TestClient(app).get("/metrics").text)
 """
 
 
+@pytest.mark.whole  # several processes: in `make test`, not the fast lane
 def test_several_processes_share_their_numbers_through_the_multiprocess_dir(tmp_path) -> None:
     import os
     import subprocess

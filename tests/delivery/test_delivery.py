@@ -154,6 +154,7 @@ def test_a_name_resolving_to_loopback_is_refused_at_delivery_unless_allowed(stor
     assert store.webhook_deliveries(allowed.id)[0].event.state is DeliveryState.DELIVERED
 
 
+@pytest.mark.whole  # slow receivers, waited out: in `make test`, not the fast lane
 def test_a_slow_receiver_holds_only_the_loops_own_threads(store: JobStore, owner: str,
                                                           storage: LocalMediaStorage) -> None:
     in_flight, most = 0, 0
@@ -190,6 +191,7 @@ def test_a_slow_receiver_holds_only_the_loops_own_threads(store: JobStore, owner
     assert most == 2 and len(hook.received) == 6
 
 
+@pytest.mark.whole  # slow receivers, waited out: in `make test`, not the fast lane
 def test_a_slow_key_holds_at_most_its_share_of_the_threads_and_another_keys_event_goes_at_once(
         store: JobStore, owner: str, storage: LocalMediaStorage) -> None:
     other = store.create_key("other")[0].id
@@ -214,6 +216,7 @@ def test_a_slow_key_holds_at_most_its_share_of_the_threads_and_another_keys_even
     assert waited < 1.0, f"key B's event waited {waited:.1f} s behind key A's slow receivers"
 
 
+@pytest.mark.whole  # a receiver trickling past the deadline: in `make test`, not the fast lane
 def test_a_trickling_receiver_is_cut_at_the_deadline_and_never_attempted_twice_at_once(
         store: JobStore, owner: str, storage: LocalMediaStorage) -> None:
     one_try = RetryPolicy(first_delay_seconds=0.05, give_up_after_seconds=0.01)

@@ -46,6 +46,7 @@ def test_component_geometry_matches_what_the_engine_plans_for(family_modules) ->
     assert modules["transformer"].config.num_layers > max(family.pro.guidance.stg_blocks)
 
 
+@pytest.mark.whole  # full-size configs built at random: in `make test`, not the fast lane
 def test_random_full_loads_as_an_engine(tiny_cache) -> None:
     engine = Ltx2Engine.load("random-full", family="ltx-2.5", device="meta", cache_dir=tiny_cache,
                              options=RuntimeOptions(dtype="bfloat16"))

@@ -28,6 +28,7 @@ def family_engine(request, tiny_cache):
     return Ltx2Engine.load("tiny", family=request.param, device="cpu", cache_dir=tiny_cache)
 
 
+@pytest.mark.whole  # every family's engine, end to end: in `make test`, not the fast lane
 def test_each_family_runs_every_tier_with_and_without_sound_to_an_mp4(settings, parts, family_engine) -> None:
     store, storage, owner = parts
     rate = 24000 if family_engine.family.name == "ltx-2" else 48000  # LTX-2.3 and 2.5 have the 48 kHz vocoder

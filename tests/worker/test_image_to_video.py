@@ -73,6 +73,7 @@ def measured(storage: MediaStorage, job) -> tuple[tuple[int, int], int, bool]:
     return (info.width, info.height), info.frames, info.has_audio
 
 
+@pytest.mark.whole  # six generations, end to end: in `make test`, not the fast lane
 def test_all_six_model_ids_run_to_mp4s_the_image_ones_shaped_by_their_start_image(settings, setup, tiny_engine) -> None:
     """Text-to-video in each tier by its aspect_ratio; image-to-video in each tier by its start image's shape:
     portrait -> 9:16, square -> 1:1, 3:2 -> 16:9 (the nearest of the three). The images' server is gone

@@ -6,6 +6,8 @@ a request in its publishing step for as long as it needs; everything else is the
 
 from __future__ import annotations
 
+import pytest
+
 import threading
 import time
 from pathlib import Path
@@ -117,6 +119,7 @@ def test_the_next_request_generates_while_the_last_one_publishes_and_at_most_one
         "first not")
 
 
+@pytest.mark.whole  # waits out several short leases: in `make test`, not the fast lane
 def test_a_request_being_published_keeps_its_lease(settings, parts) -> None:
     """An upload held for four leases, a reaper running all along: it completes on attempt 1."""
     store, inner, owner = parts

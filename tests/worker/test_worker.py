@@ -163,6 +163,7 @@ def test_progress_reporter_throttles_and_never_goes_back() -> None:
     assert written == [10, 20, 30, 60]
 
 
+@pytest.mark.whole  # a long multi-shot generation: in `make test`, not the fast lane
 def test_multi_prompt_shots_are_reported_with_their_cut_times(settings, parts, tiny_engine) -> None:
     store, storage, owner = parts
     body = {**BODY, "duration": 7, "sound": True, "enhance_prompt": False,
@@ -177,6 +178,7 @@ def test_multi_prompt_shots_are_reported_with_their_cut_times(settings, parts, t
     assert (info.frames, info.audio_seconds) == (168, 7.0)
 
 
+@pytest.mark.whole  # a long multi-shot generation: in `make test`, not the fast lane
 def test_status_progress_rises_across_shots_and_stages(settings, parts, tiny_engine, monkeypatch) -> None:
     """Unthrottled here (the throttle has its own clock-driven test), so every step's write is seen."""
     store, storage, owner = parts
@@ -242,6 +244,7 @@ def test_drain_of_an_idle_worker_returns_at_once(settings, parts, tiny_engine) -
     assert worker.drain(30) is True and time.monotonic() - began < 1
 
 
+@pytest.mark.whole  # waits out several short leases: in `make test`, not the fast lane
 def test_a_request_finishing_in_the_grace_period_keeps_its_lease(settings, parts) -> None:
     """A request four leases long, shutdown at once, a reaper running all along: it completes on attempt 1."""
     store, storage, owner = parts
@@ -367,6 +370,7 @@ def test_a_worker_rides_out_a_database_outage_mid_request_and_while_idle(setting
         direct.close()
 
 
+@pytest.mark.whole  # waits out a lease: in `make test`, not the fast lane
 def test_a_completion_whose_reply_was_lost_keeps_its_video(settings, tiny_engine) -> None:
     """The commit landed but the connection dropped before the reply: the retry is rejected by the
     lease fence, and the worker must not delete the video the row now points at."""
