@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import http.server
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+
+from tests.loopback import QuietHandler, serving_on_loopback
 
 
 @dataclass
@@ -45,6 +46,10 @@ class Receiver:
     most_at_once: Counter[str] = field(default_factory=Counter)  # the most ever answered at once, by webhook-id
     bytes_written: int = 0  # of Reply answers, all requests together
 
+    def count_written(self, size: int) -> None:
+        with self.lock:
+            self.bytes_written += size
+
 
 @contextlib.contextmanager
 def receiver(answers: list | None = None, decide: Callable[[Received], Answer] | None = None) -> Iterator[Receiver]:
@@ -52,7 +57,7 @@ def receiver(answers: list | None = None, decide: Callable[[Received], Answer] |
     each request (called from the request's own thread)."""
     state = Receiver("", list(answers or [200]))
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             got = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
@@ -92,21 +97,8 @@ def receiver(answers: list | None = None, decide: Callable[[Received], Answer] |
                     self.send_header(name, value)
                 self.end_headers()
             with contextlib.suppress(OSError):  # the sender hung up: what it meant to do
-                for chunk in reply.chunks:
-                    time.sleep(reply.every)
-                    self.wfile.write(chunk)
-                    with state.lock:
-                        state.bytes_written += len(chunk)
+                self.trickle(reply.chunks, reply.every, state.count_written)
 
-        def log_message(self, *args) -> None:  # quiet
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/reelserve"
-    try:
+    with serving_on_loopback(Handler) as port:
+        state.url = f"http://127.0.0.1:{port}/hooks/reelserve"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

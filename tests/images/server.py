@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import http.server
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+
+from tests.loopback import QuietHandler, serving_on_loopback
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class Server:
     finished: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))  # one per request
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def count_written(self, size: int) -> None:
+        with self.lock:
+            self.bytes_written += size
+
     def url(self, path: str) -> str:
         return self.base + path
 
@@ -52,7 +57,7 @@ def serving(pages: dict[str, Page], *, tls: ssl.SSLContext | None = None) -> Ite
     """Serves `pages` on 127.0.0.1 (over TLS with `tls`); `base` is http:// or https:// accordingly."""
     state = Server("", pages)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
             with state.lock:
                 state.asked.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
@@ -74,23 +79,8 @@ def serving(pages: dict[str, Page], *, tls: ssl.SSLContext | None = None) -> Ite
                     return
                 self.close_connection = True
                 self.end_headers()
-                for chunk in page.stream():
-                    time.sleep(page.every)
-                    self.wfile.write(chunk)
-                    with state.lock:
-                        state.bytes_written += len(chunk)
+                self.trickle(page.stream(), page.every, state.count_written)
 
-        def log_message(self, *args) -> None:  # quiet
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    if tls is not None:  # the handshake runs in each request's own thread, at its first read
-        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    state.base = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving_on_loopback(Handler, tls=tls, poll_interval=0.05) as port:
+        state.base = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
