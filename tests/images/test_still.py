@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from reelserve.errors import InputImageError
-from reelserve.images import (MAX_PIXELS, ImageFormat, ImageProblem, InputImage, fit, nearest_aspect_ratio,
+from reelserve.images import (MAX_PIXELS, ImageFormat, ImageProblem, InputImage, nearest_aspect_ratio,
                               read_image)
 from tests.images.pictures import BLUE, RED, encoded, png_claiming
 
@@ -105,14 +105,6 @@ def test_transparent_pixels_are_composited_on_white() -> None:
 ])
 def test_the_nearest_output_aspect_ratio(size: tuple[int, int], ratio: str) -> None:
     assert nearest_aspect_ratio(*size) == ratio, (size, nearest_aspect_ratio(*size))
-
-
-def test_fit_crops_about_the_center_then_resizes() -> None:
-    image = Image.new("RGB", (1000, 500), BLUE)
-    image.paste(RED, (250, 0, 750, 500))  # the middle square is red, the sides blue
-    fitted = fit(image, (300, 300))
-    assert fitted.size == (300, 300)
-    assert all(_near(fitted.getpixel(xy), RED) for xy in [(2, 2), (297, 297), (150, 150)]), "a side was kept"
 
 
 def _near(seen: tuple[int, ...], color: tuple[int, int, int]) -> bool:

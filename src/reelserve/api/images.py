@@ -7,7 +7,7 @@ The contract the worker reads (docs/http-api.md, "Input images", says the same t
    the address rules of every URL and redirect). Any refusal is a 422 naming the field; nothing is
    stored and no request is made.
 2. The API chooses the request id, and stores each field's ORIGINAL bytes, as received, under
-   `storage.media_key(request_id, filename=IMAGE_FIELDS[field])` ("<id>/start_image", "<id>/end_image")
+   `storage.input_image_key(request_id, IMAGE_FIELDS[field])` ("<id>/start_image", "<id>/end_image")
    before the request is queued, so a worker never claims a request whose images are missing. Retries
    and workers on other machines read these bytes; no URL is ever fetched twice. Retention deletes them
    with the request's videos (`MediaStorage.delete_all`).
@@ -40,8 +40,8 @@ from starlette.concurrency import run_in_threadpool
 
 from reelserve.catalog import IMAGE_FIELDS
 from reelserve.errors import InputImageError
-from reelserve.images import ImageFetcher, data_uri_bytes, is_data_uri, read_image
-from reelserve.storage import MediaStorage, media_key
+from reelserve.images import ImageFetcher, input_image_bytes, is_data_uri, read_image
+from reelserve.storage import MediaStorage, input_image_key
 from reelserve.store import Job
 
 # Image-to-video submits that may fetch, decode and store images at once in one API process; the rest
@@ -97,7 +97,7 @@ class ImageIntake:
         """One field's image, fetched or decoded, and checked (blocking: run it in a worker thread)."""
         value = value.strip()
         try:
-            data = data_uri_bytes(value) if is_data_uri(value) else self.fetcher.fetch(value)
+            data = input_image_bytes(value, self.fetcher)
             checked = read_image(data)  # decoded to be checked, then dropped: the worker decodes the stored bytes
         except InputImageError as exc:
             raise exc.at(field) from None
@@ -112,7 +112,7 @@ class ImageIntake:
         keys: list[str] = []
         try:
             for image in images:
-                key = media_key(request_id, filename=image.key_name)
+                key = input_image_key(request_id, image.key_name)
                 with _temporary_file(image.data) as path:
                     self.storage.put(key, path)
                 keys.append(key)

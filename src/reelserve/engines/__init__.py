@@ -11,7 +11,7 @@ __all__ = ["Engine", "EngineConfig", "EngineInfo", "GenerationSpec", "ProgressCa
 
 def load_engine(config: EngineConfig) -> Engine:
     """The engine for `config.family` (ltx-2.5, ltx-2.3, ltx-2) from `config.weights` (auto, tiny, random-full,
-    a hub id, a folder), loaded and warm. `enhance_prompt`: the server's default for requests that do not say."""
+    a hub id, a folder), loaded and warm; `config.enhance_prompt` is the default for requests that do not say."""
     # torch and diffusers load here, in a process that generates: the API and `keys` never pay for them.
     from reelserve.engines.ltx2 import Ltx2Engine
 

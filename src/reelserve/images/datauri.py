@@ -11,10 +11,10 @@ import base64
 import binascii
 import re
 
+from reelserve.catalog import MAX_DATA_URI_IMAGE_BYTES  # decoded; the URI is a third longer: the body limit fits it
 from reelserve.errors import InputImageError
 from reelserve.images.problems import ImageProblem
 
-MAX_DATA_URI_IMAGE_BYTES = 15 * 1024 * 1024  # decoded; the URI is a third longer (20 MiB): the body limit fits it
 MAX_DATA_URI_CHARS = 4 * -(-MAX_DATA_URI_IMAGE_BYTES // 3)  # the base64 length of the largest accepted image
 _TOKEN = r"[A-Za-z0-9!#$&^_.+-]+"  # RFC 6838's restricted-name characters
 _HEAD = re.compile(rf"data:(?P<type>{_TOKEN})/(?P<subtype>{_TOKEN})(?P<parameters>(?:;{_TOKEN}=[^;,]*)*)"

@@ -10,8 +10,12 @@ from reelserve.images.fetch import ImageFetcher
 from reelserve.images.still import InputImage, read_image
 
 
+def input_image_bytes(value: str, fetcher: ImageFetcher) -> bytes:
+    """The bytes `value` names (fetched) or carries (a data URI), as they came; not yet checked as an image."""
+    value = value.strip()
+    return data_uri_bytes(value) if is_data_uri(value) else fetcher.fetch(value)
+
+
 def open_input_image(value: str, fetcher: ImageFetcher) -> InputImage:
     """The image `value` names or carries; InputImageError (without the field: the caller adds it with `at`)."""
-    value = value.strip()
-    data = data_uri_bytes(value) if is_data_uri(value) else fetcher.fetch(value)
-    return read_image(data)
+    return read_image(input_image_bytes(value, fetcher))

@@ -135,7 +135,3 @@ def _ratio(aspect: str) -> float:
     across, down = aspect.split(":")
     return int(across) / int(down)
 
-
-def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """`image` cropped about its center to the aspect of `size` (width, height), then resized to it."""
-    return ImageOps.fit(image, size, method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))

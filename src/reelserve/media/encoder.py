@@ -34,7 +34,6 @@ class VideoEncoder:
 # ultrafast with CABAC and two B-frames back: 2-2.5x veryfast's speed on 2 cores, at 0.9-1.2x its
 # file size and 44-48 dB on everything but heavy film grain (bench/encode.py).
 X264 = VideoEncoder("libx264", (("preset", "ultrafast"), ("crf", "25"), ("x264-params", "cabac=1:bframes=2")))
-# What rounds one and two used: the bench's baseline.
 # Constant quality in NVENC's terms; not measured yet (no GPU with NVENC has been lent to this project).
 NVENC = VideoEncoder(NVENC_CODEC, (("preset", "p4"), ("tune", "hq"), ("rc", "vbr"), ("cq", "21"), ("b", "0")))
 

@@ -6,13 +6,13 @@ imported only where it is used: boto3 takes a while to load.
 
 from __future__ import annotations
 
-from reelserve.storage.base import MediaStorage, ObjectTooLargeError, content_type, media_key
+from reelserve.storage.base import MediaStorage, ObjectTooLargeError, content_type, input_image_key, media_key
 from reelserve.storage.config import LocalStorageConfig, S3StorageConfig, StorageConfig
 from reelserve.storage.local import LocalMediaStorage
 from reelserve.storage.signing import UrlSigner
 
 __all__ = ["LocalMediaStorage", "LocalStorageConfig", "MediaStorage", "ObjectTooLargeError", "S3StorageConfig",
-           "StorageConfig", "UrlSigner", "content_type", "media_key", "open_storage"]
+           "StorageConfig", "UrlSigner", "content_type", "input_image_key", "media_key", "open_storage"]
 
 
 def open_storage(config: StorageConfig) -> MediaStorage:

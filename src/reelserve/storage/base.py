@@ -51,6 +51,12 @@ def media_key(job_id: str, attempt: str | None = None, filename: str = "video.mp
     return f"{job_id}/{attempt}/{filename}" if attempt else f"{job_id}/{filename}"
 
 
+def input_image_key(job_id: str, name: str) -> str:
+    """Where an image given with a request is kept ("start_image": catalog.IMAGE_FIELDS): the API writes it
+    at submit, every worker reads it, retention deletes it with the request's folder."""
+    return media_key(job_id, filename=name)
+
+
 class MediaStorage(abc.ABC):
     @abc.abstractmethod
     def put(self, key: str, source: Path) -> None:

@@ -1,7 +1,7 @@
 """An image-to-video request's images, as every attempt reads them: the bytes the API stored with the request.
 
 The API fetched (or decoded) each image once at submit, checked it, and stored its original bytes under
-`media_key(request_id, filename=IMAGE_FIELDS[field])` before queueing the request (api/images.py has the
+`input_image_key(request_id, IMAGE_FIELDS[field])` before queueing the request (api/images.py has the
 contract). A worker on any machine, on any attempt, reads those bytes, never the URL, and decodes them with
 the same checks (EXIF orientation applied again). An image that is gone (deleted from the bucket by hand, a
 data dir restored without it) or no longer decodes fails the request with a message the user can act on; an
@@ -15,7 +15,7 @@ from PIL.Image import Image
 from reelserve.catalog import IMAGE_FIELDS
 from reelserve.errors import InputImageError, StoredInputError
 from reelserve.images import MAX_IMAGE_BYTES, read_image
-from reelserve.storage import MediaStorage, ObjectTooLargeError, media_key
+from reelserve.storage import MediaStorage, ObjectTooLargeError, input_image_key
 
 
 class StoredImages:
@@ -28,7 +28,7 @@ class StoredImages:
     def open(self, field: str) -> Image:
         """The image stored for `field` ("start_image_url"), decoded upright and RGB; StoredInputError if it is
         missing or no longer passes the checks it passed at submit."""
-        key = media_key(self._job_id, filename=IMAGE_FIELDS[field])
+        key = input_image_key(self._job_id, IMAGE_FIELDS[field])
         try:
             data = self._storage.read(key, max_bytes=MAX_IMAGE_BYTES)
         except FileNotFoundError:
